@@ -35,9 +35,11 @@ async function* walkChildren(
   signal: AbortSignal | undefined,
 ): AsyncIterable<FileInfo> {
   for (const child of children.sort(comparePaths)) {
-    const isAncestorOfStart = startAfter !== undefined && isWithin(startAfter, child) && child !== startAfter;
+    // The resume point itself or one of its ancestors: not yielded again, but what lies below it
+    // may still come after the resume point (a directory's children follow it in walk order).
+    const isOnStartPath = startAfter !== undefined && isWithin(startAfter, child);
     // Entirely before the resume point: skip without stat or list.
-    if (startAfter !== undefined && !isAncestorOfStart && comparePaths(child, startAfter) <= 0) continue;
+    if (startAfter !== undefined && !isOnStartPath && comparePaths(child, startAfter) <= 0) continue;
 
     let info: FileInfo;
     try {
@@ -46,8 +48,8 @@ async function* walkChildren(
       if (isPathNotFound(err)) continue;
       throw err;
     }
-    if (!isAncestorOfStart) yield info;
-    if (!info.isDir || (!isAncestorOfStart && descend && !descend(info))) continue;
+    if (!isOnStartPath) yield info;
+    if (!info.isDir || (!isOnStartPath && descend && !descend(info))) continue;
 
     let grandchildren: string[];
     try {
@@ -56,6 +58,13 @@ async function* walkChildren(
       if (isPathNotFound(err)) continue;
       throw err;
     }
-    yield* walkChildren(driver, grandchildren, descend, isAncestorOfStart ? startAfter : undefined, signal);
+    // Below the resume point itself everything comes after it.
+    yield* walkChildren(
+      driver,
+      grandchildren,
+      descend,
+      child === startAfter ? undefined : startAfter,
+      signal,
+    );
   }
 }
