@@ -1,0 +1,182 @@
+import type { Readable } from 'node:stream';
+import type { Algorithm, Digest } from '@berth/digest';
+import type { Descriptor, Manifest } from '@berth/manifest';
+import type { StorageDriver } from '@berth/storage-driver';
+
+/** What the registry knows about a stored blob. */
+export interface BlobDescriptor {
+  readonly digest: Digest;
+  readonly size: number;
+  /** `application/octet-stream` for blobs (registry:2 does not record a layer's media type). */
+  readonly mediaType: string;
+}
+
+/** A byte range of a blob, inclusive start, exclusive end. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The blobs linked into one repository. A blob is visible in a repository only while its
+ * `_layers/<alg>/<hex>/link` exists there (registry:2's access model).
+ */
+export interface LinkedBlobStore {
+  /** @throws {RegistryError} `BLOB_UNKNOWN` when the blob is not linked here or its data is gone. */
+  stat(digest: Digest): Promise<BlobDescriptor>;
+  /** A stream of the blob's bytes (whole or `range`). @throws `BLOB_UNKNOWN` */
+  open(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /** A direct URL from the storage driver, or `undefined` when it has none. */
+  redirectURL(digest: Digest, method: 'GET' | 'HEAD'): Promise<string | undefined>;
+  /**
+   * Links a blob that is already in the global store into this repository if it is linked in
+   * `from` (cross-repository mount). Returns `undefined` when it cannot be mounted.
+   */
+  mount(digest: Digest, from: string): Promise<BlobDescriptor | undefined>;
+  /** Removes the repository's link (the data stays until GC). @throws `BLOB_UNKNOWN` */
+  delete(digest: Digest): Promise<void>;
+}
+
+/** An upload session (`/v2/<name>/blobs/uploads/<uuid>`). */
+export interface Upload {
+  readonly name: string;
+  readonly uuid: string;
+  readonly startedAt: Date;
+  /** Bytes received so far. */
+  readonly size: number;
+  /** The digest algorithm the content is hashed with (`?digest-algorithm=`). */
+  readonly algorithm: Algorithm;
+  /**
+   * Appends a chunk streamed from `source` and returns the new size. `expectedStart` (the start
+   * of the client's `Content-Range`) must equal `size`, else `RANGE_INVALID` before anything is
+   * written. If the stream fails midway, the bytes that arrived stay and `size` says how many.
+   */
+  append(source: AsyncIterable<Uint8Array>, expectedStart?: number): Promise<number>;
+  /**
+   * Verifies the content against `digest` and makes it a blob linked into the repository.
+   * On a mismatch rejects with `DIGEST_INVALID` and the upload stays as it was, so the client
+   * can retry. The upload is gone after success.
+   */
+  complete(digest: Digest): Promise<BlobDescriptor>;
+  /** Discards the upload. */
+  cancel(): Promise<void>;
+}
+
+/** Upload sessions of one repository. */
+export interface UploadStore {
+  /** Starts an upload. */
+  create(options?: { algorithm?: Algorithm }): Promise<Upload>;
+  /**
+   * Resumes an upload started by any process sharing the storage.
+   * @throws {RegistryError} `BLOB_UPLOAD_UNKNOWN`
+   */
+  get(uuid: string, state: { offset: number; startedAt: Date }): Promise<Upload>;
+}
+
+/** A stored manifest as served. */
+export interface StoredManifest {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  /** The exact bytes that were pushed. */
+  readonly bytes: Uint8Array;
+  readonly manifest: Manifest;
+}
+
+/** Result of {@link ManifestStore.put}. */
+export interface PutManifestResult {
+  readonly digest: Digest;
+  /** The `subject` digest when the manifest has one (answered as `OCI-Subject`). */
+  readonly subject?: Digest;
+  readonly tags: readonly string[];
+}
+
+/** Manifests of one repository. */
+export interface ManifestStore {
+  /** @throws {RegistryError} `MANIFEST_UNKNOWN` */
+  get(digest: Digest): Promise<StoredManifest>;
+  exists(digest: Digest): Promise<boolean>;
+  /**
+   * Validates and stores a manifest, links it into the repository, indexes its `subject` and
+   * points `tags` at it.
+   * @throws {RegistryError} `MANIFEST_INVALID` (413 when over the size limit),
+   * `MANIFEST_BLOB_UNKNOWN` (one entry per missing reference), `DIGEST_INVALID` when
+   * `expectedDigest` is given and differs, `TAG_INVALID`.
+   */
+  put(
+    bytes: Uint8Array,
+    options: { mediaType?: string; expectedDigest?: Digest; tags?: readonly string[] },
+  ): Promise<PutManifestResult>;
+  /** Unlinks the manifest, removes every tag pointing at it and its referrer entry. @throws `MANIFEST_UNKNOWN` */
+  delete(digest: Digest): Promise<void>;
+}
+
+/** Tags of one repository. */
+export interface TagStore {
+  /** @throws {RegistryError} `MANIFEST_UNKNOWN` */
+  resolve(tag: string): Promise<Digest>;
+  set(tag: string, digest: Digest): Promise<void>;
+  /** @throws {RegistryError} `MANIFEST_UNKNOWN` */
+  delete(tag: string): Promise<void>;
+  /** All tags in lexical order. @throws {RegistryError} `NAME_UNKNOWN` when the repository does not exist. */
+  list(): Promise<string[]>;
+  /** Tags whose current link is `digest`. */
+  tagsOf(digest: Digest): Promise<string[]>;
+}
+
+/** The referrers index of one repository (OCI referrers API). */
+export interface ReferrersStore {
+  /** Descriptors of the manifests whose `subject` is `subject`, optionally filtered. */
+  list(subject: Digest, options?: { artifactType?: string }): Promise<Descriptor[]>;
+}
+
+/** Everything about one repository. */
+export interface Repository {
+  readonly name: string;
+  readonly blobs: LinkedBlobStore;
+  readonly uploads: UploadStore;
+  readonly manifests: ManifestStore;
+  readonly tags: TagStore;
+  readonly referrers: ReferrersStore;
+}
+
+/** One page of a listing. */
+export interface Page<T> {
+  readonly items: T[];
+  /** True when more entries follow the last one returned. */
+  readonly more: boolean;
+}
+
+/** Options of {@link createRegistry}. */
+export interface RegistryOptions {
+  /** Where everything is stored. */
+  readonly driver: StorageDriver;
+  /** `storage.delete.enabled`: allow deleting manifests, tags and blobs. @default false */
+  readonly deleteEnabled?: boolean;
+  /** `!storage.redirect.disable`: answer blob GETs with the driver's redirect URL. @default true */
+  readonly redirect?: boolean;
+  /** Largest manifest accepted, in bytes. @default 4194304 */
+  readonly manifestMaxSize?: number;
+  /**
+   * `validation.manifests`: which references of a pushed manifest must exist. Foreign layers
+   * with `urls` matching `urls.allow` and not `urls.deny` need not be uploaded (registry:2).
+   * `indexes.platforms`: `all` (every index child must exist, the default), `none`, or `list`
+   * (only children whose platform is in `platformlist`).
+   */
+  readonly validation?: {
+    readonly disabled?: boolean;
+    readonly urls?: { readonly allow?: readonly RegExp[]; readonly deny?: readonly RegExp[] };
+    readonly indexes?: {
+      readonly platforms?: 'all' | 'none' | 'list';
+      readonly platformList?: readonly { readonly os: string; readonly architecture: string }[];
+    };
+  };
+}
+
+/** The registry over one storage driver: repositories and the catalog. */
+export interface Registry {
+  readonly options: Readonly<RegistryOptions>;
+  /** The stores of repository `name`. @throws {RegistryError} `NAME_INVALID` */
+  repository(name: string): Repository;
+  /** Repository names in lexical order, `n` at most, after `last`. */
+  catalog(options: { n: number; last?: string }): Promise<Page<string>>;
+}
