@@ -46,7 +46,7 @@ describe('upload state tokens', () => {
       'tampered',
       () => {
         const bytes = Buffer.from(packUploadState('s3cret', state), 'base64url');
-        bytes[bytes.length - 3] ^= 1;
+        bytes.writeUInt8(bytes.readUInt8(bytes.length - 3) ^ 1, bytes.length - 3);
         return bytes.toString('base64url');
       },
     ],
