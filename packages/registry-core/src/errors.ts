@@ -2,7 +2,36 @@
  * The OCI / registry:2 error codes, each with its HTTP status and default message. One table,
  * rendered once by the app's error handler.
  */
-export const ERROR_DESCRIPTORS = {
+/** A registry error code, e.g. `BLOB_UNKNOWN`. */
+export type RegistryErrorCode =
+  | 'UNKNOWN'
+  | 'UNSUPPORTED'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'UNAVAILABLE'
+  | 'TOOMANYREQUESTS'
+  | 'DIGEST_INVALID'
+  | 'SIZE_INVALID'
+  | 'RANGE_INVALID'
+  | 'NAME_INVALID'
+  | 'TAG_INVALID'
+  | 'NAME_UNKNOWN'
+  | 'MANIFEST_UNKNOWN'
+  | 'MANIFEST_INVALID'
+  | 'MANIFEST_UNVERIFIED'
+  | 'MANIFEST_BLOB_UNKNOWN'
+  | 'BLOB_UNKNOWN'
+  | 'BLOB_UPLOAD_UNKNOWN'
+  | 'BLOB_UPLOAD_INVALID'
+  | 'PAGINATION_NUMBER_INVALID';
+
+/** The HTTP status and default message of an error code. */
+export interface ErrorDescriptor {
+  readonly status: number;
+  readonly message: string;
+}
+
+export const ERROR_DESCRIPTORS: Readonly<Record<RegistryErrorCode, ErrorDescriptor>> = {
   UNKNOWN: { status: 500, message: 'unknown error' },
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
   UNAUTHORIZED: { status: 401, message: 'authentication required' },
@@ -23,10 +52,7 @@ export const ERROR_DESCRIPTORS = {
   BLOB_UPLOAD_UNKNOWN: { status: 404, message: 'blob upload unknown to registry' },
   BLOB_UPLOAD_INVALID: { status: 404, message: 'blob upload invalid' },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
-} as const satisfies Record<string, { status: number; message: string }>;
-
-/** A registry error code, e.g. `BLOB_UNKNOWN`. */
-export type RegistryErrorCode = keyof typeof ERROR_DESCRIPTORS;
+};
 
 /** One entry of the OCI error envelope `{"errors":[…]}`. */
 export interface RegistryErrorEntry {

@@ -1,5 +1,6 @@
 export {
   ERROR_DESCRIPTORS,
+  type ErrorDescriptor,
   isRegistryError,
   RegistryError,
   type RegistryErrorCode,
