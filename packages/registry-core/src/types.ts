@@ -179,4 +179,9 @@ export interface Registry {
   repository(name: string): Repository;
   /** Repository names in lexical order, `n` at most, after `last`. */
   catalog(options: { n: number; last?: string }): Promise<Page<string>>;
+  /**
+   * Deletes uploads (in every repository) started more than `olderThanMs` ago
+   * (`maintenance.uploadpurging`). Returns the `<name>/<uuid>` of each purged upload.
+   */
+  purgeUploads(options: { olderThanMs: number; dryRun?: boolean }): Promise<string[]>;
 }
