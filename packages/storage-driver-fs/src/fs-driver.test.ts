@@ -1,0 +1,35 @@
+import { describeStorageDriver } from '@berth/storage-driver-testsuite';
+import { createFilesystemDriver } from './fs-driver.ts';
+import type { FilesystemDriverOptions } from './options.ts';
+import { makeTempDir, rawEntries, removeTempDir } from './test-support/tmp.ts';
+
+/**
+ * Runs the conformance suite on a fresh root directory that does not exist yet (the first
+ * write creates it). `rawLeftovers` reports every real entry on disk for a test's root: the
+ * directory itself, everything below it and its hidden `#` siblings, so a leftover pending
+ * file, temporary file or empty directory fails the test.
+ */
+function suite(
+  name: string,
+  options: Omit<FilesystemDriverOptions, 'rootdirectory'>,
+  largeFileSize?: number,
+): void {
+  let parent: string | undefined;
+  async function rootDirectory(): Promise<string> {
+    parent ??= await makeTempDir('suite');
+    return `${parent}/registry`;
+  }
+  describeStorageDriver(name, {
+    create: async () => createFilesystemDriver({ ...options, rootdirectory: await rootDirectory() }),
+    teardown: async () => {
+      if (parent !== undefined) await removeTempDir(parent);
+    },
+    rawLeftovers: async (root) => rawEntries(await rootDirectory(), root),
+    ...(largeFileSize === undefined ? {} : { capabilities: { largeFileSize } }),
+  });
+}
+
+suite('filesystem', {});
+// The same contract with fsync off and every filesystem call serialised (no deadlock with a
+// limit of one, no reliance on fsync for ordering).
+suite('filesystem (maxthreads 1, fsync off)', { maxthreads: 1, fsync: false }, 16 * 1024 * 1024);

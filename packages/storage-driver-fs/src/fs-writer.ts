@@ -1,0 +1,182 @@
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type FileWriter, writerClosed } from '@berth/storage-driver';
+import { type Disk, errnoOf, isMissing } from './disk.ts';
+
+/**
+ * Writes smaller than this are gathered into one buffer of this size and written with one
+ * `write` call; larger ones go to the file directly, without a copy. See the README for the
+ * measurements behind the size.
+ */
+export const WRITE_BUFFER_SIZE: number = 1024 * 1024;
+
+/**
+ * A write to this writer's own pending file `<target>#pending-<id>`, opened read-write.
+ *
+ * - `close()` flushes and closes; the pending file stays for `writer(path, { append: true })`
+ *   to resume, in this process or another.
+ * - `commit()` flushes, fsyncs (when enabled) and renames the pending file over the target,
+ *   so readers see the old file or the new one, never a mix.
+ * - `cancel()` removes the pending file.
+ *
+ * The file name is this writer's alone, so commit and cancel never touch another writer's
+ * bytes. A newer non-append writer of the same path deletes older pending files (it discards
+ * them); a writer whose file was deleted that way (or by `delete`) still commits its own
+ * bytes, whole, by copying them from its open handle.
+ */
+export class FsWriter implements FileWriter {
+  readonly #disk: Disk;
+  readonly #path: string;
+  readonly #target: string;
+  readonly #pending: string;
+  #handle: FileHandle | undefined;
+  #size: number;
+  /** File offset of the next `write` call: `#size` minus what sits in the buffer. */
+  #position: number;
+  #buffer: Buffer | undefined;
+  #buffered = 0;
+  /** Set when a write failed: the buffer's bytes are then not known to be on disk. */
+  #failure: { error: unknown } | undefined;
+
+  constructor(disk: Disk, path: string, target: string, pending: string, handle: FileHandle, size: number) {
+    this.#disk = disk;
+    this.#path = path;
+    this.#target = target;
+    this.#pending = pending;
+    this.#handle = handle;
+    this.#size = size;
+    this.#position = size;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    const handle = this.#open('closed');
+    if (this.#failure) throw this.#failure.error;
+    try {
+      const length = chunk.byteLength;
+      let offset = 0;
+      while (offset < length) {
+        if (this.#buffered === 0 && length - offset >= WRITE_BUFFER_SIZE) {
+          // Big enough to be worth its own syscall: no copy.
+          await this.#writeAt(handle, offset === 0 ? chunk : chunk.subarray(offset));
+          break;
+        }
+        this.#buffer ??= Buffer.allocUnsafeSlow(WRITE_BUFFER_SIZE);
+        const n = Math.min(WRITE_BUFFER_SIZE - this.#buffered, length - offset);
+        this.#buffer.set(n === length ? chunk : chunk.subarray(offset, offset + n), this.#buffered);
+        this.#buffered += n;
+        offset += n;
+        if (this.#buffered === WRITE_BUFFER_SIZE) await this.#flush(handle);
+      }
+      this.#size += length;
+    } catch (error) {
+      this.#failure = { error };
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    if (handle === undefined) return;
+    this.#handle = undefined;
+    try {
+      if (!this.#failure) await this.#flush(handle);
+    } finally {
+      this.#buffer = undefined;
+      await this.#disk.call(() => handle.close());
+    }
+  }
+
+  async commit(): Promise<void> {
+    const disk = this.#disk;
+    const handle = this.#open('committed');
+    this.#handle = undefined;
+    try {
+      if (this.#failure) throw this.#failure.error;
+      await this.#flush(handle);
+      this.#buffer = undefined;
+      if (disk.fsync) await disk.call(() => handle.datasync());
+      try {
+        await disk.call(() => rename(this.#pending, this.#target));
+      } catch (err) {
+        // Our pending file is gone (superseded by a newer writer, or deleted): publish our
+        // own bytes from the handle instead. Any other failure (the target is a directory,
+        // say) leaves the write pending and resumable.
+        if (errnoOf(err) !== 'ENOENT') throw err;
+        await this.#commitCopy(handle);
+      }
+    } finally {
+      this.#buffer = undefined;
+      await disk.call(() => handle.close());
+    }
+    if (disk.fsync) await disk.syncDir(dirname(this.#target));
+  }
+
+  async cancel(): Promise<void> {
+    const handle = this.#open('cancelled');
+    this.#handle = undefined;
+    this.#buffer = undefined;
+    await this.#disk.call(() => handle.close());
+    try {
+      await this.#disk.call(() => unlink(this.#pending));
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    await this.#disk.pruneEmptyDirs(dirname(this.#pending));
+  }
+
+  #open(how: 'closed' | 'committed' | 'cancelled'): FileHandle {
+    if (this.#handle === undefined) throw writerClosed(this.#path, how);
+    return this.#handle;
+  }
+
+  /** Commits by copying this writer's bytes from its handle to a temporary file, then renaming. */
+  async #commitCopy(handle: FileHandle): Promise<void> {
+    const disk = this.#disk;
+    const temp = disk.tempPath(this.#target);
+    const out = await disk.inDir(temp, () => disk.call(() => open(temp, 'wx', 0o666)));
+    try {
+      const buffer = Buffer.allocUnsafeSlow(Math.min(WRITE_BUFFER_SIZE, Math.max(1, this.#position)));
+      let position = 0;
+      while (position < this.#position) {
+        const length = Math.min(buffer.byteLength, this.#position - position);
+        const { bytesRead } = await disk.call(() => handle.read(buffer, 0, length, position));
+        if (bytesRead === 0) throw new Error(`pending write of ${this.#path} is shorter than its size`);
+        let written = 0;
+        while (written < bytesRead) {
+          const at = position + written;
+          const { bytesWritten } = await disk.call(() => out.write(buffer, written, bytesRead - written, at));
+          written += bytesWritten;
+        }
+        position += bytesRead;
+      }
+      if (disk.fsync) await disk.call(() => out.datasync());
+      await disk.call(() => out.close());
+      await disk.call(() => rename(temp, this.#target));
+    } catch (err) {
+      await out.close().catch(() => {});
+      await disk.call(() => unlink(temp)).catch(() => {});
+      throw err;
+    }
+  }
+
+  async #flush(handle: FileHandle): Promise<void> {
+    if (this.#buffered === 0 || this.#buffer === undefined) return;
+    await this.#writeAt(handle, this.#buffer.subarray(0, this.#buffered));
+    this.#buffered = 0;
+  }
+
+  async #writeAt(handle: FileHandle, data: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < data.byteLength) {
+      const { bytesWritten } = await this.#disk.call(() =>
+        handle.write(data, done, data.byteLength - done, this.#position),
+      );
+      done += bytesWritten;
+      this.#position += bytesWritten;
+    }
+  }
+}

@@ -1,0 +1,42 @@
+// A second registry process, for the resume tests in src/resume.test.ts. Run as
+//   node --conditions=@berth/source test/child-writer.ts <rootdirectory> <path> <mode> <bytes>
+// mode `write-close`: writes <bytes> bytes of the test pattern in 64 KiB chunks, closes, exits.
+// mode `write-forever`: writes the pattern in 64 KiB chunks until killed, printing
+//   `written <size>` after each write so the parent knows how far it got.
+// mode `append-commit`: resumes the pending write and appends pattern bytes up to <bytes>
+//   total, then commits.
+import { createFilesystemDriver } from '../src/index.ts';
+import { patternBytes } from '../src/test-support/pattern.ts';
+
+const [rootdirectory, path, mode, bytesArg] = process.argv.slice(2);
+if (rootdirectory === undefined || path === undefined || mode === undefined) {
+  throw new Error('usage: child-writer.ts <rootdirectory> <path> <mode> [bytes]');
+}
+const total = Number(bytesArg ?? 0);
+const CHUNK = 64 * 1024;
+const driver = createFilesystemDriver({ rootdirectory });
+
+if (mode === 'write-close') {
+  const writer = await driver.writer(path);
+  for (let offset = 0; offset < total; offset += CHUNK) {
+    await writer.write(patternBytes(offset, Math.min(CHUNK, total - offset)));
+  }
+  await writer.close();
+  process.stdout.write(`closed ${writer.size}\n`);
+} else if (mode === 'write-forever') {
+  const writer = await driver.writer(path);
+  for (let offset = 0; ; offset += CHUNK) {
+    await writer.write(patternBytes(offset, CHUNK));
+    process.stdout.write(`written ${writer.size}\n`);
+  }
+} else if (mode === 'append-commit') {
+  const writer = await driver.writer(path, { append: true });
+  const start = writer.size;
+  for (let offset = start; offset < total; offset += CHUNK) {
+    await writer.write(patternBytes(offset, Math.min(CHUNK, total - offset)));
+  }
+  await writer.commit();
+  process.stdout.write(`committed ${start} ${writer.size}\n`);
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
