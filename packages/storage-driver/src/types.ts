@@ -81,7 +81,8 @@ export interface FileWriter {
   close(): Promise<void>;
   /**
    * Flushes and atomically makes the content visible at the path, replacing any earlier
-   * content. No reader ever sees a partial file.
+   * content. No reader ever sees a partial file. If it rejects, the write stays pending as after
+   * {@link close}, resumable with `append: true`.
    */
   commit(): Promise<void>;
   /** Discards the pending write. */

@@ -246,6 +246,16 @@ describe('withBase writer state', () => {
     await w.cancel();
   });
 
+  it('after a failed commit: the writer is closed, not committed', async () => {
+    const failing = stubWriter();
+    failing.commit = async () => Promise.reject(new Error('EISDIR'));
+    const w = await withBase(stubDriver({ writer: async () => failing }).inner).writer('/a');
+    expect(await code(w.commit())).toBe('DRIVER_ERROR');
+    expect(await code(w.write(new Uint8Array(1)))).toBe('WRITER_CLOSED');
+    expect(await code(w.commit())).toBe('WRITER_CLOSED');
+    await w.close();
+  });
+
   it('tags errors of the inner writer', async () => {
     const failing = stubWriter();
     failing.write = async () => Promise.reject(new Error('EIO'));

@@ -105,7 +105,13 @@ class BaseWriter implements FileWriter {
   async commit(): Promise<void> {
     this.#ensureOpen();
     this.#state = 'committed';
-    await this.#run(() => this.#inner.commit());
+    try {
+      await this.#run(() => this.#inner.commit());
+    } catch (err) {
+      // A failed commit leaves the write pending, as after close(): resumable with append.
+      this.#state = 'closed';
+      throw err;
+    }
   }
 
   async cancel(): Promise<void> {
