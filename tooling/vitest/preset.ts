@@ -17,7 +17,10 @@ const conditions: string[] = ['@berth/source', ...defaultServerConditions];
  * export default defineConfig({ test: { projects: [berthProject('packages/digest')] } });
  * ```
  */
-export function berthProject(dir: string, overrides: { testTimeout?: number } = {}): TestProjectInlineConfiguration {
+export function berthProject(
+  dir: string,
+  overrides: { testTimeout?: number } = {},
+): TestProjectInlineConfiguration {
   return {
     extends: true,
     resolve: { conditions },

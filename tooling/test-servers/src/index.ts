@@ -1,0 +1,43 @@
+/**
+ * End-to-end test harness for Berth: start registry:2 (Debian's `docker-registry`) and Berth on
+ * 127.0.0.1 and stop them by PID, drive them with skopeo, and build OCI image layouts on disk.
+ */
+export {
+  type ArtifactSpec,
+  type Descriptor,
+  digestFile,
+  emptyDescriptor,
+  type ImageSpec,
+  type IndexSpec,
+  type LayerSpec,
+  MediaType,
+  type OciLayout,
+  type OciLayoutSpec,
+  type Platform,
+  pseudoRandomBytes,
+  type ReachableBlob,
+  reachableBlobs,
+  type WrittenIndex,
+  type WrittenManifest,
+  writeOciLayout,
+} from './oci-layout.ts';
+export {
+  freePort,
+  OutputTail,
+  type ProcessServerSpec,
+  type RunningServer,
+  startProcessServer,
+  type WaitForHttpOptions,
+  waitForHttp,
+} from './process.ts';
+export {
+  berthEntryPoint,
+  type ConfigFileServerOptions,
+  type FilesystemServerOptions,
+  filesystemConfigYaml,
+  type ServerOptions,
+  startBerth,
+  startRegistry2,
+} from './servers.ts';
+export { type SkopeoOptions, type SkopeoResult, skopeo } from './skopeo.ts';
+export { e2eSkipReason, which } from './tools.ts';
