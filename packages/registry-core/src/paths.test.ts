@@ -52,6 +52,22 @@ const table: Array<[PathSpec, string]> = [
     `${repo}/_uploads/u-1/hashstates/sha512/1024`,
   ],
   [
+    { kind: 'berthUploadAlgorithm', name: 'library/alpine', id: 'u-1' },
+    `${repo}/_uploads/u-1/_berth/algorithm`,
+  ],
+  [
+    { kind: 'berthHashStates', name: 'library/alpine', id: 'u-1', algorithm: 'sha256' },
+    `${repo}/_uploads/u-1/_berth/hashstates/sha256`,
+  ],
+  [
+    { kind: 'berthHashState', name: 'library/alpine', id: 'u-1', algorithm: 'sha256', offset: 5242880 },
+    `${repo}/_uploads/u-1/_berth/hashstates/sha256/5242880`,
+  ],
+  [
+    { kind: 'berthUploadDigest', name: 'library/alpine', id: 'u-1', algorithm: 'sha512', offset: 0 },
+    `${repo}/_uploads/u-1/_berth/digests/sha512/0`,
+  ],
+  [
     { kind: 'referrers', name: 'library/alpine', algorithm: 'sha256', encoded: hex },
     `${repo}/_berth/referrers/sha256/${hex}`,
   ],

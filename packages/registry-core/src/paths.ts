@@ -15,11 +15,19 @@ import type { Algorithm } from '@berth/digest';
  *     _uploads/<id>/data                                         upload in progress
  *     _uploads/<id>/startedat                                    RFC 3339 start time
  *     _uploads/<id>/hashstates/<alg>/<offset>                    saved hash state at offset
+ *     _uploads/<id>/_berth/algorithm                             Berth: upload's digest algorithm
+ *                                                                (only when not sha256)
+ *     _uploads/<id>/_berth/hashstates/<alg>/<offset>             Berth: resumable hash state
+ *                                                                after <offset> bytes
+ *     _uploads/<id>/_berth/digests/<alg>/<offset>                Berth: digest of the first
+ *                                                                <offset> bytes
  *     _berth/referrers/<alg>/<hex>/<ref alg>/<ref hex>/link      Berth: referrer of a subject
  * ```
  *
  * A link file holds the digest as text. `_berth` is Berth's own: registry:2 skips directories
  * starting with `_` that it does not know, and no repository name component can start with `_`.
+ * Berth never writes registry:2's `hashstates/` (registry:2 would fail to unmarshal Berth's
+ * hash-state format); its own states live under `_uploads/<id>/_berth/`, which registry:2 ignores.
  */
 export const ROOT = '/docker/registry/v2';
 
@@ -46,6 +54,10 @@ export type PathSpec =
   | { kind: 'uploadStartedAt'; name: string; id: string }
   | { kind: 'uploadHashStates'; name: string; id: string; algorithm: Algorithm }
   | { kind: 'uploadHashState'; name: string; id: string; algorithm: Algorithm; offset: number }
+  | { kind: 'berthUploadAlgorithm'; name: string; id: string }
+  | { kind: 'berthHashStates'; name: string; id: string; algorithm: Algorithm }
+  | { kind: 'berthHashState'; name: string; id: string; algorithm: Algorithm; offset: number }
+  | { kind: 'berthUploadDigest'; name: string; id: string; algorithm: Algorithm; offset: number }
   | { kind: 'referrers'; name: string; algorithm: Algorithm; encoded: string }
   | {
       kind: 'referrerLink';
@@ -110,6 +122,14 @@ export function pathFor(spec: PathSpec): string {
       return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/hashstates/${spec.algorithm}`;
     case 'uploadHashState':
       return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/hashstates/${spec.algorithm}/${spec.offset}`;
+    case 'berthUploadAlgorithm':
+      return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/_berth/algorithm`;
+    case 'berthHashStates':
+      return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/_berth/hashstates/${spec.algorithm}`;
+    case 'berthHashState':
+      return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/_berth/hashstates/${spec.algorithm}/${spec.offset}`;
+    case 'berthUploadDigest':
+      return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/_berth/digests/${spec.algorithm}/${spec.offset}`;
     case 'referrers':
       return `${ROOT}/repositories/${spec.name}/_berth/referrers/${spec.algorithm}/${spec.encoded}`;
     case 'referrerLink':

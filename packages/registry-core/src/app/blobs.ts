@@ -1,0 +1,104 @@
+/**
+ * `GET|HEAD|DELETE /v2/<name>/blobs/<digest>`.
+ */
+import type { Context } from 'hono';
+import { RegistryError } from '../errors.ts';
+import { toWebStream } from './body.ts';
+import { type AppConfig, isHead, type RegistryAppEnv } from './env.ts';
+import { methodNotAllowed } from './errors-handler.ts';
+import { etagOf, ifNoneMatch, parseRange } from './headers.ts';
+import { parseDigestParam } from './params.ts';
+import type { RegistryRoute } from './route.ts';
+
+type BlobRoute = Extract<RegistryRoute, { kind: 'blob' }>;
+
+const ALLOW = ['GET', 'HEAD', 'DELETE'] as const;
+
+/** Dispatches a blob request by method. */
+export async function handleBlob(
+  c: Context<RegistryAppEnv>,
+  config: AppConfig,
+  route: BlobRoute,
+): Promise<Response> {
+  switch (c.req.method) {
+    case 'GET':
+    case 'HEAD':
+      return getBlob(c, config, route);
+    case 'DELETE':
+      return deleteBlob(config, route);
+    default:
+      throw methodNotAllowed(c.req.method, ALLOW);
+  }
+}
+
+/**
+ * Serves a blob (registry:2's `blobServer.ServeBlob`): a `307` to the driver's URL when
+ * redirects are enabled and the driver has one, else the bytes streamed from the driver with
+ * `Accept-Ranges`, single-range `206` responses and `416` for unsatisfiable ranges.
+ */
+async function getBlob(c: Context<RegistryAppEnv>, config: AppConfig, route: BlobRoute): Promise<Response> {
+  const digest = parseDigestParam(route.digest);
+  const repo = config.registry.repository(route.name);
+  const descriptor = await repo.blobs.stat(digest);
+
+  if (config.registry.options.redirect !== false) {
+    const location = await repo.blobs.redirectURL(digest, isHead(c) ? 'HEAD' : 'GET');
+    if (location !== undefined) {
+      return new Response(null, { status: 307, headers: { Location: location, 'Content-Length': '0' } });
+    }
+  }
+
+  const size = descriptor.size;
+  const headers = new Headers({
+    'Docker-Content-Digest': descriptor.digest,
+    ETag: etagOf(descriptor.digest),
+    'Cache-Control': 'max-age=31536000',
+    'Accept-Ranges': 'bytes',
+  });
+  if (ifNoneMatch(c.req.header('if-none-match'), descriptor.digest)) {
+    return new Response(null, { status: 304, headers });
+  }
+  headers.set('Content-Type', descriptor.mediaType);
+
+  // `If-Range` with another validator: the client's partial copy is stale, send it all.
+  const ifRange = c.req.header('if-range');
+  const range =
+    ifRange === undefined || ifRange.trim() === etagOf(descriptor.digest)
+      ? parseRange(c.req.header('range'), size)
+      : ({ kind: 'none' } as const);
+  if (range.kind === 'unsatisfiable') {
+    throw new RegistryError(
+      'RANGE_INVALID',
+      'requested range not satisfiable',
+      { size },
+      {
+        headers: { 'Content-Range': `bytes */${size}` },
+      },
+    );
+  }
+
+  let status = 200;
+  let start = 0;
+  let end = size;
+  if (range.kind === 'range') {
+    status = 206;
+    start = range.start;
+    end = range.end;
+    headers.set('Content-Range', `bytes ${start}-${end - 1}/${size}`);
+  }
+  headers.set('Content-Length', String(end - start));
+  if (isHead(c) || end === start) return new Response(null, { status, headers });
+  const source = await repo.blobs.open(digest, status === 206 ? { start, end } : undefined);
+  return new Response(toWebStream(source), { status, headers });
+}
+
+/** Unlinks a blob from the repository (the data stays until GC), when deletion is enabled. */
+async function deleteBlob(config: AppConfig, route: BlobRoute): Promise<Response> {
+  if (config.readOnly) throw methodNotAllowed('DELETE', ['GET', 'HEAD'], 'the registry is in read-only mode');
+  if (config.registry.options.deleteEnabled !== true) {
+    throw new RegistryError('UNSUPPORTED', 'deletion is disabled (storage.delete.enabled)');
+  }
+  const digest = parseDigestParam(route.digest);
+  await config.registry.repository(route.name).blobs.delete(digest);
+  return new Response(null, { status: 202, headers: { 'Content-Length': '0' } });
+}

@@ -1,0 +1,50 @@
+import type { StorageDriver } from '@berth/storage-driver';
+import { type BlobStore, createBlobStore } from './blob-store.ts';
+import { KeyedMutex } from './concurrency.ts';
+import { LruCache } from './lru.ts';
+import type { ManifestCacheEntry } from './manifest-store.ts';
+import type { RegistryOptions } from './types.ts';
+import type { UploadHasher } from './upload-store.ts';
+
+/** How large the in-process caches of one registry may grow. */
+export interface CacheLimits {
+  /** Uploads whose fast (node:crypto) hasher is kept between requests. @default 1024 */
+  readonly uploadHashers?: number;
+  /** Parsed manifests kept. @default 1024 */
+  readonly manifests?: number;
+  /** Total bytes of the parsed manifests kept. @default 33554432 (32 MiB) */
+  readonly manifestBytes?: number;
+}
+
+/**
+ * What every store of one registry shares: the driver, the options, the global blob store and
+ * the in-process caches. Created once by `createRegistry`; repository objects built on it are
+ * cheap and do no I/O.
+ */
+export interface StoreContext {
+  readonly driver: StorageDriver;
+  readonly options: Readonly<RegistryOptions>;
+  readonly blobs: BlobStore;
+  /** upload key → the hasher that has hashed exactly the upload's bytes so far. */
+  readonly uploadHashers: LruCache<string, UploadHasher>;
+  /** manifest digest → parsed manifest (content is immutable, so never stale). */
+  readonly manifests: LruCache<string, ManifestCacheEntry>;
+  /** Serializes operations on one upload within this process. */
+  readonly uploadLocks: KeyedMutex;
+}
+
+/** Creates the shared {@link StoreContext} for `options`. */
+export function createStoreContext(options: RegistryOptions, limits: CacheLimits = {}): StoreContext {
+  return {
+    driver: options.driver,
+    options,
+    blobs: createBlobStore(options.driver),
+    uploadHashers: new LruCache({ maxEntries: limits.uploadHashers ?? 1024 }),
+    manifests: new LruCache({
+      maxEntries: limits.manifests ?? 1024,
+      maxWeight: limits.manifestBytes ?? 32 * 1024 * 1024,
+      weigh: (entry: ManifestCacheEntry) => entry.bytes.byteLength + 512,
+    }),
+    uploadLocks: new KeyedMutex(),
+  };
+}

@@ -1,0 +1,317 @@
+import { type Digest, digestOf } from '@berth/digest';
+import {
+  DEFAULT_MAX_MANIFEST_SIZE,
+  type Descriptor,
+  isManifestError,
+  type Manifest,
+  MediaType,
+  parseManifest,
+  references,
+  subjectOf,
+} from '@berth/manifest';
+import { isPathNotFound } from '@berth/storage-driver';
+import { mapLimit } from './concurrency.ts';
+import type { StoreContext } from './context.ts';
+import { RegistryError, type RegistryErrorEntry } from './errors.ts';
+import { digestParts, readLink, writeLink } from './links.ts';
+import { isValidTag } from './names.ts';
+import { pathFor } from './paths.ts';
+import type { LinkedBlobStore, ManifestStore, RegistryOptions, StoredManifest, TagStore } from './types.ts';
+
+/** A parsed manifest in the registry's in-process cache (keyed by digest). */
+export interface ManifestCacheEntry {
+  readonly bytes: Uint8Array;
+  readonly manifest: Manifest;
+  readonly mediaType: string;
+}
+
+/** How many references of a pushed manifest are checked at once. */
+export const REFERENCE_CHECK_CONCURRENCY = 16;
+
+/** Layer media types whose content may live elsewhere (`urls`), as registry:2 treats them. */
+const FOREIGN_LAYER_TYPES: ReadonlySet<string> = new Set([
+  MediaType.DockerForeignLayerTarGzip,
+  MediaType.OciLayerNondistributableTar,
+  MediaType.OciLayerNondistributableTarGzip,
+  MediaType.OciLayerNondistributableTarZstd,
+]);
+
+/** What {@link createManifestStore} needs besides the context. */
+export interface ManifestStoreDependencies {
+  /** The repository's linked blobs: every config and layer must be linked there. */
+  readonly blobs: LinkedBlobStore;
+  /** The repository's tags: `put` sets them, `delete` removes those pointing at the manifest. */
+  readonly tags: TagStore;
+}
+
+/** The path of `digest`'s revision link in repository `name`. */
+export function revisionLinkPath(name: string, digest: string): string {
+  const { algorithm, encoded } = digestParts(digest);
+  return pathFor({ kind: 'manifestRevisionLink', name, algorithm, encoded });
+}
+
+/** The path of the Berth referrers-index link of `referrer` under `subject` in `name`. */
+export function referrerLinkPath(name: string, subject: string, referrer: string): string {
+  const s = digestParts(subject);
+  const r = digestParts(referrer);
+  return pathFor({
+    kind: 'referrerLink',
+    name,
+    algorithm: s.algorithm,
+    encoded: s.encoded,
+    referrerAlgorithm: r.algorithm,
+    referrerEncoded: r.encoded,
+  });
+}
+
+/**
+ * True when every URL of a foreign layer is allowed by `validation.manifests.urls`, registry:2's
+ * rule: http(s) without a fragment, matching an `allow` pattern when `allow` is set and no `deny`
+ * pattern; with neither set, nothing is allowed.
+ */
+export function foreignUrlsAllowed(
+  urls: readonly string[],
+  validation: RegistryOptions['validation'],
+): boolean {
+  const allow = validation?.urls?.allow ?? [];
+  const deny = validation?.urls?.deny ?? [];
+  if (urls.length === 0 || (allow.length === 0 && deny.length === 0)) return false;
+  return urls.every((url) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return false;
+    }
+    if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || url.includes('#')) return false;
+    if (allow.length > 0 && !allow.some((re) => matches(re, url))) return false;
+    return !deny.some((re) => matches(re, url));
+  });
+}
+
+function matches(re: RegExp, value: string): boolean {
+  re.lastIndex = 0; // a /g or /y pattern keeps state between calls
+  return re.test(value);
+}
+
+/** True when `validation.indexes` requires index child `child` to exist in the repository. */
+function childRequired(child: Descriptor, validation: RegistryOptions['validation']): boolean {
+  const policy = validation?.indexes?.platforms ?? 'all';
+  if (policy === 'none') return false;
+  const list = validation?.indexes?.platformList ?? [];
+  if (policy === 'all' || list.length === 0) return true;
+  const platform = child.platform;
+  if (platform === undefined) return false;
+  return list.some((p) => p.os === platform.os && p.architecture === platform.architecture);
+}
+
+function manifestUnknown(digest: string, cause?: unknown): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', undefined, { digest }, { cause });
+}
+
+/** Maps a `@berth/manifest` error to the registry's `MANIFEST_INVALID` (413 when too large). */
+function toRegistryError(err: unknown, bytes: Uint8Array, limit: number, mediaType?: string): unknown {
+  if (!isManifestError(err)) return err;
+  switch (err.code) {
+    case 'MANIFEST_TOO_LARGE':
+      return new RegistryError(
+        'MANIFEST_INVALID',
+        err.message,
+        { size: bytes.byteLength, limit },
+        {
+          status: 413,
+          cause: err,
+        },
+      );
+    case 'MANIFEST_UNSUPPORTED':
+      return new RegistryError(
+        'MANIFEST_INVALID',
+        err.message,
+        mediaType === undefined ? undefined : { mediaType },
+        {
+          cause: err,
+        },
+      );
+    default:
+      return new RegistryError(
+        'MANIFEST_INVALID',
+        err.message,
+        { pointer: err.pointer ?? '' },
+        { cause: err },
+      );
+  }
+}
+
+/**
+ * The manifests of repository `name` (validated by the caller). Manifest bytes live in the
+ * global blob store; the repository holds `_manifests/revisions/<alg>/<hex>/link`. Parsed
+ * manifests are cached by digest in the registry's LRU (content never changes), so a pull costs
+ * one link read plus, on a miss, one blob read.
+ */
+export function createManifestStore(
+  ctx: StoreContext,
+  name: string,
+  deps: ManifestStoreDependencies,
+): ManifestStore {
+  const { driver, blobs, options } = ctx;
+
+  /** The parsed manifest stored under `digest` (not checking the repository link). */
+  const load = async (digest: Digest): Promise<ManifestCacheEntry> => {
+    const cached = ctx.manifests.get(digest);
+    if (cached !== undefined) return cached;
+    let bytes: Uint8Array;
+    try {
+      bytes = await blobs.getContent(digest);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'BLOB_UNKNOWN') throw manifestUnknown(digest, err);
+      throw err;
+    }
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(bytes, { maxSize: Math.max(bytes.byteLength, DEFAULT_MAX_MANIFEST_SIZE) });
+    } catch (err) {
+      // Stored content Berth cannot serve (e.g. a schema1 manifest pushed to an old registry:2).
+      throw new RegistryError(
+        'MANIFEST_UNKNOWN',
+        `stored manifest cannot be served: ${err instanceof Error ? err.message : String(err)}`,
+        { digest },
+        { cause: err },
+      );
+    }
+    const entry: ManifestCacheEntry = { bytes, manifest, mediaType: manifest.mediaType };
+    ctx.manifests.set(digest, entry);
+    return entry;
+  };
+
+  const linked = async (digest: Digest): Promise<boolean> =>
+    (await readLink(driver, revisionLinkPath(name, digest))) === digest;
+
+  const exists = async (digest: Digest): Promise<boolean> => {
+    if (!(await linked(digest))) return false;
+    return ctx.manifests.has(digest) || (await blobs.exists(digest));
+  };
+
+  /** The digests (document order, deduplicated) that `manifest` needs and the repo lacks. */
+  const missingReferences = async (manifest: Manifest): Promise<Digest[]> => {
+    const validation = options.validation;
+    const checks = references(manifest).filter(({ role, descriptor }) => {
+      if (role === 'subject') return false; // the subject may be pushed later (OCI spec)
+      if (role === 'manifest') return childRequired(descriptor, validation);
+      if (role === 'layer' && FOREIGN_LAYER_TYPES.has(descriptor.mediaType)) {
+        return !foreignUrlsAllowed(descriptor.urls ?? [], validation);
+      }
+      return true;
+    });
+    const present = await mapLimit(checks, REFERENCE_CHECK_CONCURRENCY, async ({ role, descriptor }) => {
+      const digest = digestParts(descriptor.digest).digest;
+      if (role === 'manifest') return exists(digest);
+      try {
+        await deps.blobs.stat(digest);
+        return true;
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'BLOB_UNKNOWN') return false;
+        throw err;
+      }
+    });
+    const missing = new Set<Digest>();
+    checks.forEach(({ descriptor }, i) => {
+      if (!present[i]) missing.add(descriptor.digest as Digest);
+    });
+    return [...missing];
+  };
+
+  return {
+    exists,
+
+    async get(digest) {
+      digestParts(digest);
+      if (!(await linked(digest))) throw manifestUnknown(digest);
+      const entry = await load(digest);
+      const stored: StoredManifest = {
+        digest,
+        mediaType: entry.mediaType,
+        bytes: entry.bytes,
+        manifest: entry.manifest,
+      };
+      return stored;
+    },
+
+    async put(bytes, putOptions) {
+      const limit = options.manifestMaxSize ?? DEFAULT_MAX_MANIFEST_SIZE;
+      let manifest: Manifest;
+      try {
+        manifest = parseManifest(bytes, { mediaType: putOptions.mediaType, maxSize: limit });
+      } catch (err) {
+        throw toRegistryError(err, bytes, limit, putOptions.mediaType);
+      }
+      const expected = putOptions.expectedDigest;
+      const digest = digestOf(bytes, expected === undefined ? 'sha256' : digestParts(expected).algorithm);
+      if (expected !== undefined && expected !== digest) {
+        throw new RegistryError('DIGEST_INVALID', `manifest has digest ${digest}, not ${expected}`, {
+          expected,
+          actual: digest,
+        });
+      }
+      const tags = [...(putOptions.tags ?? [])];
+      for (const tag of tags) {
+        if (!isValidTag(tag))
+          throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(tag)}`, { tag });
+      }
+
+      if (options.validation?.disabled !== true) {
+        const missing = await missingReferences(manifest);
+        const [first, ...rest] = missing;
+        if (first !== undefined) {
+          const more: RegistryErrorEntry[] = rest.map((d) => ({
+            code: 'MANIFEST_BLOB_UNKNOWN',
+            message: 'blob unknown to registry',
+            detail: d,
+          }));
+          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', undefined, first, { more });
+        }
+      }
+
+      // Content first, then the links that make it visible: a crash leaves at worst an
+      // unreferenced blob for GC.
+      await blobs.putContent(digest, bytes);
+      ctx.manifests.set(digest, { bytes, manifest, mediaType: manifest.mediaType });
+      await writeLink(driver, revisionLinkPath(name, digest), digest);
+      const subject = subjectOf(manifest);
+      const subjectDigest = subject === undefined ? undefined : digestParts(subject.digest).digest;
+      if (subjectDigest !== undefined) {
+        await writeLink(driver, referrerLinkPath(name, subjectDigest, digest), digest);
+      }
+      for (const tag of tags) await deps.tags.set(tag, digest);
+      return subjectDigest === undefined ? { digest, tags } : { digest, subject: subjectDigest, tags };
+    },
+
+    async delete(digest) {
+      digestParts(digest);
+      const linkPath = revisionLinkPath(name, digest);
+      if (!(await linked(digest))) throw manifestUnknown(digest);
+      let subject: Descriptor | undefined;
+      try {
+        subject = subjectOf((await load(digest)).manifest);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'MANIFEST_UNKNOWN') throw err;
+      }
+      // Tags first, so no tag is left pointing at an unlinked revision if this stops midway.
+      for (const tag of await deps.tags.tagsOf(digest)) {
+        try {
+          await deps.tags.delete(tag);
+        } catch (err) {
+          if ((err as { code?: unknown }).code !== 'MANIFEST_UNKNOWN') throw err;
+        }
+      }
+      const deletions: string[] = [linkPath];
+      if (subject !== undefined) deletions.unshift(referrerLinkPath(name, subject.digest, digest));
+      for (const path of deletions) {
+        try {
+          await driver.delete(path);
+        } catch (err) {
+          if (!isPathNotFound(err)) throw err;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { listRepositories, purgeUploads } from './catalog.ts';
+import { type CacheLimits, createStoreContext } from './context.ts';
+import { createLinkedBlobStore } from './linked-blob-store.ts';
+import { createManifestStore } from './manifest-store.ts';
+import { assertRepositoryName } from './names.ts';
+import { createReferrersStore } from './referrers-store.ts';
+import { createTagStore } from './tag-store.ts';
+import type { Registry, RegistryOptions, Repository } from './types.ts';
+import { createUploadStore } from './upload-store.ts';
+
+/**
+ * Creates the registry over `options.driver`: repositories (each a set of cheap store objects
+ * that do no I/O until used) and the catalog. The in-process caches (upload hashers, parsed
+ * manifests) belong to the returned registry; create one per process and share it.
+ *
+ * `deleteEnabled` and `redirect` are carried for the HTTP layer; the stores do not enforce them.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry({ driver: createInMemoryDriver() });
+ * const repo = registry.repository('library/alpine');
+ * const upload = await repo.uploads.create();
+ * await upload.append(request.body);
+ * await upload.complete(digest);
+ * ```
+ */
+export function createRegistry(options: RegistryOptions, limits?: CacheLimits): Registry {
+  const ctx = createStoreContext(options, limits);
+  return {
+    options,
+
+    repository(name: string): Repository {
+      assertRepositoryName(name);
+      const blobs = createLinkedBlobStore(ctx, name);
+      const tags = createTagStore(ctx, name);
+      const manifests = createManifestStore(ctx, name, { blobs, tags });
+      return {
+        name,
+        blobs,
+        uploads: createUploadStore(ctx, name),
+        manifests,
+        tags,
+        referrers: createReferrersStore(ctx, name, manifests),
+      };
+    },
+
+    catalog(page) {
+      return listRepositories(ctx.driver, page);
+    },
+
+    purgeUploads(purge) {
+      return purgeUploads(ctx.driver, purge);
+    },
+  };
+}
