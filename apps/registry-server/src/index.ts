@@ -1,1 +1,38 @@
-export {};
+export { formatDuration, parseDuration } from './config/duration.ts';
+export { ConfigError, isConfigError } from './config/errors.ts';
+export {
+  DEFAULT_CONFIG_YAML,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  loadConfig,
+  parseConfig,
+} from './config/load.ts';
+export type {
+  BerthConfig,
+  ClientAuth,
+  HealthConfig,
+  HttpConfig,
+  LogConfig,
+  LogFormatter,
+  LogLevel,
+  MinimumTls,
+  StorageConfig,
+  StorageDriverConfig,
+  TlsConfig,
+  UploadPurgingConfig,
+  ValidationConfig,
+} from './config/types.ts';
+export { type AvailableDriver, type DriverEntry, type MissingDriver, STORAGE_DRIVERS } from './drivers.ts';
+export {
+  type AccessEntry,
+  createLogger,
+  createMemorySink,
+  createStdoutSink,
+  type LogFields,
+  type Logger,
+  type LoggerOptions,
+  type LogSink,
+} from './log/logger.ts';
+export { isStartupError, StartupError } from './server/errors.ts';
+export { type PeriodicCheck, storageDriverCheck } from './server/health.ts';
+export { type RunningServer, type StartServerOptions, startServer } from './server/start.ts';

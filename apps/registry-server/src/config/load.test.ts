@@ -1,0 +1,630 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, isConfigError } from './errors.ts';
+import { DEFAULT_CONFIG_YAML, type LoadedConfig, loadConfig, parseConfig } from './load.ts';
+
+const MINIMAL = 'version: 0.1\nstorage: inmemory\n';
+
+/** Parses `yaml` with only the given environment. */
+function parse(yaml: string, env: Record<string, string> = {}): Promise<LoadedConfig> {
+  return parseConfig(yaml, { env });
+}
+
+/** The issues of the ConfigError `yaml` (with `env`) fails with. */
+async function issuesOf(yaml: string, env: Record<string, string> = {}): Promise<readonly string[]> {
+  try {
+    await parse(yaml, env);
+  } catch (error) {
+    if (isConfigError(error)) return error.issues;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig: YAML and version', () => {
+  it('reads a minimal file with the storage shorthand', async () => {
+    const { config, warnings } = await parse(MINIMAL);
+    expect(config.storage.driver).toEqual({ name: 'inmemory', options: {} });
+    expect(warnings).toEqual([]);
+  });
+
+  it.each([
+    ['a number', 'version: 0.1'],
+    ['a string', "version: '0.1'"],
+  ])('accepts version as %s', async (_, line) => {
+    const { config } = await parse(`${line}\nstorage: inmemory\n`);
+    expect(config.version).toBe('0.1');
+  });
+
+  it('requires version', async () => {
+    expect(await issuesOf('storage: inmemory\n')).toEqual([
+      'version: is required (write "version: 0.1" at the top of the file)',
+    ]);
+  });
+
+  it('rejects other versions', async () => {
+    expect(await issuesOf('version: 0.2\nstorage: inmemory\n')).toEqual([
+      'version: unsupported configuration version "0.2" (Berth reads version 0.1)',
+    ]);
+  });
+
+  it('reports YAML syntax errors', async () => {
+    const issues = await issuesOf('version: 0.1\nstorage: [inmemory\n');
+    expect(issues[0]).toMatch(/^YAML syntax error: /);
+  });
+
+  it('rejects a document that is not a mapping', async () => {
+    expect(await issuesOf('- a\n- b\n')).toEqual(['the configuration must be a YAML mapping']);
+  });
+
+  it('reads YAML 1.1 booleans and keeps the literal text of scalars read as strings (like yaml.v2)', async () => {
+    const { config } = await parse(
+      'version: 0.1\nstorage:\n  inmemory:\n  delete:\n    enabled: yes\nhttp:\n  secret: 0123\n  relativeurls: on\n',
+    );
+    expect(config.storage.deleteEnabled).toBe(true);
+    expect(config.http.secret).toBe('0123');
+    expect(config.http.relativeUrls).toBe(true);
+  });
+
+  it('supports anchors and merge keys', async () => {
+    const { config } = await parse(
+      'version: 0.1\nstorage: inmemory\nx-common: &h\n  X-A: [a]\nhttp:\n  headers:\n    <<: *h\n    X-B: [b]\n',
+    );
+    expect(config.http.headers).toEqual({ 'X-A': ['a'], 'X-B': ['b'] });
+  });
+});
+
+describe('parseConfig: defaults', () => {
+  it('fills in every default', async () => {
+    const { config } = await parse(MINIMAL);
+    expect(config.log).toEqual({
+      level: 'info',
+      formatter: 'json',
+      fields: {},
+      accessLog: { disabled: false },
+    });
+    expect(config.storage).toEqual({
+      driver: { name: 'inmemory', options: {} },
+      deleteEnabled: false,
+      redirect: true,
+      maintenance: {
+        uploadPurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryRun: false },
+        readOnly: false,
+      },
+      tagConcurrencyLimit: undefined,
+    });
+    expect(config.http).toEqual({
+      addr: ':5000',
+      net: 'tcp',
+      prefix: '',
+      host: undefined,
+      secret: undefined,
+      relativeUrls: false,
+      drainTimeoutMs: 0,
+      headers: {},
+      tls: undefined,
+      debugAddr: undefined,
+    });
+    expect(config.catalogMaxEntries).toBe(1000);
+    expect(config.tagsMaxTags).toBe(1000);
+    expect(config.validation).toEqual({
+      disabled: false,
+      urls: { allow: [], deny: [] },
+      indexes: { platforms: 'all', platformList: [] },
+    });
+    expect(config.health).toEqual({ storageDriver: { enabled: false, intervalMs: 10_000, threshold: 1 } });
+    expect(config.berth).toEqual({});
+  });
+
+  it('fills the filesystem driver defaults', async () => {
+    const { config } = await parse('version: 0.1\nstorage:\n  filesystem:\n');
+    expect(config.storage.driver).toEqual({
+      name: 'filesystem',
+      options: { rootdirectory: '/var/lib/registry', maxthreads: 100, fsync: true },
+    });
+  });
+
+  it('reads 0 or a negative maxentries/maxtags as the default, like registry:2', async () => {
+    const { config } = await parse(`${MINIMAL}catalog:\n  maxentries: 0\ntags:\n  maxtags: -5\n`);
+    expect(config.catalogMaxEntries).toBe(1000);
+    expect(config.tagsMaxTags).toBe(1000);
+  });
+
+  it('normalises http.prefix', async () => {
+    for (const [given, expected] of [
+      ['/', ''],
+      ['/registry/', '/registry'],
+      ['registry', '/registry'],
+      ['/a/b', '/a/b'],
+    ] as const) {
+      const { config } = await parse(`${MINIMAL}http:\n  prefix: ${JSON.stringify(given)}\n`);
+      expect(config.http.prefix, given).toBe(expected);
+    }
+  });
+
+  it('reads a full configuration', async () => {
+    const { config, warnings } = await parse(`
+version: 0.1
+log:
+  level: DEBUG
+  formatter: text
+  fields: { service: registry, replica: 3 }
+  accesslog: { disabled: true }
+storage:
+  filesystem: { rootdirectory: /srv/registry, maxthreads: 50 }
+  delete: { enabled: true }
+  redirect: { disable: true }
+  maintenance:
+    uploadpurging: { enabled: false, age: 1h, interval: 30m, dryrun: true }
+    readonly: { enabled: true }
+  tag: { concurrencylimit: 8 }
+http:
+  addr: 127.0.0.1:5001
+  prefix: /r
+  host: https://registry.example.com/
+  secret: s3cret
+  relativeurls: true
+  draintimeout: 1m30s
+  headers: { X-Content-Type-Options: [nosniff], X-Single: one }
+  tls:
+    certificate: /c.pem
+    key: /k.pem
+    clientcas: [/ca.pem]
+    minimumtls: tls1.3
+  debug: { addr: 127.0.0.1:5002 }
+catalog: { maxentries: 50 }
+tags: { maxtags: 20 }
+validation:
+  manifests:
+    urls: { allow: ['^https?://([^/]+\\.)*example\\.com/'], deny: ['^https?://evil'] }
+    indexes:
+      platforms: list
+      platformlist: [{ os: linux, architecture: amd64 }]
+health:
+  storagedriver: { enabled: true, interval: 5s, threshold: 3 }
+`);
+    expect(warnings).toEqual([]);
+    expect(config.log).toEqual({
+      level: 'debug',
+      formatter: 'text',
+      fields: { service: 'registry', replica: 3 },
+      accessLog: { disabled: true },
+    });
+    expect(config.storage).toEqual({
+      driver: {
+        name: 'filesystem',
+        options: { rootdirectory: '/srv/registry', maxthreads: 50, fsync: true },
+      },
+      deleteEnabled: true,
+      redirect: false,
+      maintenance: {
+        uploadPurging: { enabled: false, ageMs: 3_600_000, intervalMs: 1_800_000, dryRun: true },
+        readOnly: true,
+      },
+      tagConcurrencyLimit: 8,
+    });
+    expect(config.http).toEqual({
+      addr: '127.0.0.1:5001',
+      net: 'tcp',
+      prefix: '/r',
+      host: 'https://registry.example.com',
+      secret: 's3cret',
+      relativeUrls: true,
+      drainTimeoutMs: 90_000,
+      headers: { 'X-Content-Type-Options': ['nosniff'], 'X-Single': ['one'] },
+      tls: {
+        certificate: '/c.pem',
+        key: '/k.pem',
+        clientCAs: ['/ca.pem'],
+        clientAuth: 'require-and-verify-client-cert',
+        minimumTls: 'tls1.3',
+        cipherSuites: [],
+      },
+      debugAddr: '127.0.0.1:5002',
+    });
+    expect(config.catalogMaxEntries).toBe(50);
+    expect(config.tagsMaxTags).toBe(20);
+    expect(config.validation.urls.allow[0]!.test('https://cdn.example.com/layer')).toBe(true);
+    expect(config.validation.urls.deny[0]!.test('http://evil.test/')).toBe(true);
+    expect(config.validation.indexes).toEqual({
+      platforms: 'list',
+      platformList: [{ os: 'linux', architecture: 'amd64' }],
+    });
+    expect(config.health.storageDriver).toEqual({ enabled: true, intervalMs: 5000, threshold: 3 });
+  });
+
+  it('maps Go cipher suite names to OpenSSL names', async () => {
+    const { config } = await parse(
+      `${MINIMAL}http:\n  tls:\n    certificate: /c\n    key: /k\n    ciphersuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256]\n`,
+    );
+    expect(config.http.tls?.cipherSuites).toEqual(['ECDHE-RSA-AES128-GCM-SHA256', 'TLS_AES_128_GCM_SHA256']);
+  });
+
+  it('treats validation.enabled (deprecated) as registry:2 does', async () => {
+    const disabled = await parse(`${MINIMAL}validation:\n  disabled: true\n`);
+    expect(disabled.config.validation.disabled).toBe(true);
+    const both = await parse(`${MINIMAL}validation:\n  disabled: true\n  enabled: true\n`);
+    expect(both.config.validation.disabled).toBe(false);
+    expect(both.warnings).toEqual(['validation.enabled: deprecated: use validation.disabled']);
+  });
+});
+
+describe('the embedded default and loadConfig', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-config-'));
+    await writeFile(join(dir, 'config.yml'), 'version: 0.1\nstorage: inmemory\nhttp:\n  addr: :6000\n');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves :5000 from ./data with delete disabled when no file is given', async () => {
+    const { config, source, warnings } = await loadConfig({ env: {} });
+    expect(source).toBeUndefined();
+    expect(warnings).toEqual([]);
+    expect(config.http.addr).toBe(':5000');
+    expect(config.storage.driver).toEqual({
+      name: 'filesystem',
+      options: { rootdirectory: './data', maxthreads: 100, fsync: true },
+    });
+    expect(config.storage.deleteEnabled).toBe(false);
+    expect(config.http.headers).toEqual({ 'X-Content-Type-Options': ['nosniff'] });
+    expect(config.health.storageDriver).toEqual({ enabled: true, intervalMs: 10_000, threshold: 3 });
+    expect(config.log.fields).toEqual({ service: 'registry' });
+    expect(DEFAULT_CONFIG_YAML).toContain('rootdirectory: ./data');
+  });
+
+  it('applies REGISTRY_* overrides to the embedded default', async () => {
+    const { config } = await loadConfig({ env: { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/srv/x' } });
+    expect(config.storage.driver.options).toMatchObject({ rootdirectory: '/srv/x' });
+  });
+
+  it('resolves a relative path against cwd', async () => {
+    const { config, source } = await loadConfig({ path: 'config.yml', cwd: dir, env: {} });
+    expect(source).toBe(join(dir, 'config.yml'));
+    expect(config.http.addr).toBe(':6000');
+  });
+
+  it('takes the path from REGISTRY_CONFIGURATION_PATH', async () => {
+    const { source } = await loadConfig({ env: { REGISTRY_CONFIGURATION_PATH: join(dir, 'config.yml') } });
+    expect(source).toBe(join(dir, 'config.yml'));
+  });
+
+  it('prefers the given path over REGISTRY_CONFIGURATION_PATH', async () => {
+    const error = await loadConfig({
+      path: join(dir, 'missing.yml'),
+      env: { REGISTRY_CONFIGURATION_PATH: join(dir, 'config.yml') },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe(
+      `invalid configuration (${join(dir, 'missing.yml')}): cannot read configuration file: no such file`,
+    );
+  });
+});
+
+describe('REGISTRY_* environment overrides', () => {
+  it('overrides nested keys, creating missing sections', async () => {
+    const { config } = await parse(MINIMAL, {
+      REGISTRY_HTTP_ADDR: '127.0.0.1:7000',
+      REGISTRY_LOG_LEVEL: 'error',
+      REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED: 'true',
+      REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE: '2h',
+    });
+    expect(config.http.addr).toBe('127.0.0.1:7000');
+    expect(config.log.level).toBe('error');
+    expect(config.storage.maintenance.readOnly).toBe(true);
+    expect(config.storage.maintenance.uploadPurging.ageMs).toBe(7_200_000);
+  });
+
+  it('parses values as YAML (booleans, numbers, lists, mappings)', async () => {
+    const { config } = await parse(MINIMAL, {
+      REGISTRY_STORAGE_DELETE_ENABLED: 'true',
+      REGISTRY_CATALOG_MAXENTRIES: '50',
+      REGISTRY_VALIDATION_MANIFESTS_URLS_ALLOW: '["^https://"]',
+      REGISTRY_HTTP_HEADERS: '{X-Frame-Options: [DENY]}',
+      REGISTRY_LOG_FIELDS_REPLICA: '2',
+    });
+    expect(config.storage.deleteEnabled).toBe(true);
+    expect(config.catalogMaxEntries).toBe(50);
+    expect(config.validation.urls.allow.map(String)).toEqual(['/^https:\\/\\//']);
+    expect(config.http.headers).toEqual({ 'X-Frame-Options': ['DENY'] });
+    expect(config.log.fields).toEqual({ replica: 2 });
+  });
+
+  it('keeps the literal text where a string is expected', async () => {
+    const { config } = await parse(MINIMAL, {
+      REGISTRY_HTTP_SECRET: '0123',
+      REGISTRY_HTTP_HOST: 'https://r.example.com',
+    });
+    expect(config.http.secret).toBe('0123');
+    const odd = await parse(MINIMAL, { REGISTRY_HTTP_SECRET: '#not-a-comment: {[' });
+    expect(odd.config.http.secret).toBe('#not-a-comment: {[');
+  });
+
+  it('indexes and appends to lists', async () => {
+    const { config } = await parse(
+      `${MINIMAL}http:\n  tls:\n    certificate: /c\n    key: /k\n    clientcas: [/a.pem]\n`,
+      { REGISTRY_HTTP_TLS_CLIENTCAS_0: '/first.pem', REGISTRY_HTTP_TLS_CLIENTCAS_1: '/second.pem' },
+    );
+    expect(config.http.tls?.clientCAs).toEqual(['/first.pem', '/second.pem']);
+  });
+
+  it('creates a list from index 0', async () => {
+    const { config } = await parse(MINIMAL, {
+      REGISTRY_VALIDATION_MANIFESTS_INDEXES_PLATFORMS: 'list',
+      REGISTRY_VALIDATION_MANIFESTS_INDEXES_PLATFORMLIST_0_OS: 'linux',
+      REGISTRY_VALIDATION_MANIFESTS_INDEXES_PLATFORMLIST_0_ARCHITECTURE: 'arm64',
+    });
+    expect(config.validation.indexes.platformList).toEqual([{ os: 'linux', architecture: 'arm64' }]);
+  });
+
+  it('fails on an index past the end of a list', async () => {
+    expect(await issuesOf(MINIMAL, { REGISTRY_HTTP_TLS_CLIENTCAS_2: '/x.pem' })).toEqual([
+      'REGISTRY_HTTP_TLS_CLIENTCAS_2: undefined index 2 (the list has 0 entries)',
+    ]);
+  });
+
+  it('matches existing keys case-insensitively', async () => {
+    const { config } = await parse('version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /a\n', {
+      REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/b',
+    });
+    expect(config.storage.driver.options).toMatchObject({ rootdirectory: '/b' });
+  });
+
+  it('REGISTRY_STORAGE switches the driver and keeps the other storage keys', async () => {
+    const { config } = await parse(
+      'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /a\n  delete:\n    enabled: true\n',
+      { REGISTRY_STORAGE: 'inmemory' },
+    );
+    expect(config.storage.driver).toEqual({ name: 'inmemory', options: {} });
+    expect(config.storage.deleteEnabled).toBe(true);
+  });
+
+  it('REGISTRY_STORAGE with the same driver drops the file parameters (registry:2 TestParseWithSameEnvStorage)', async () => {
+    const { config } = await parse(
+      'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /a\n    maxthreads: 30\n',
+      {
+        REGISTRY_STORAGE: 'filesystem',
+        REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/b',
+      },
+    );
+    expect(config.storage.driver.options).toEqual({ rootdirectory: '/b', maxthreads: 100, fsync: true });
+  });
+
+  it('REGISTRY_STORAGE + a parameter of the new driver work together (applied in lexical order)', async () => {
+    const { config } = await parse(MINIMAL, {
+      REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/tmp/testroot',
+      REGISTRY_STORAGE: 'filesystem',
+    });
+    expect(config.storage.driver).toEqual({
+      name: 'filesystem',
+      options: { rootdirectory: '/tmp/testroot', maxthreads: 100, fsync: true },
+    });
+  });
+
+  it('fails, naming the variable, when a parameter of another driver is set (file uses inmemory)', async () => {
+    expect(await issuesOf(MINIMAL, { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/data' })).toEqual([
+      'storage: exactly one storage driver must be configured, found inmemory, ' +
+        'filesystem (from REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY); ' +
+        'to switch drivers from the environment set REGISTRY_STORAGE=filesystem',
+    ]);
+  });
+
+  it('REGISTRY_STORAGE with a mapping replaces the whole section (as registry:2)', async () => {
+    const { config } = await parse(`${MINIMAL}`, { REGISTRY_STORAGE: '{filesystem: {rootdirectory: /m}}' });
+    expect(config.storage.driver.options).toMatchObject({ rootdirectory: '/m' });
+  });
+
+  it('names the variable in validation errors', async () => {
+    expect(await issuesOf(MINIMAL, { REGISTRY_HTTP_DRAINTIMEOUT: '5x' })).toEqual([
+      'http.draintimeout: invalid duration "5x" (unknown unit "x"; use ns, us, ms, s, m or h) (from REGISTRY_HTTP_DRAINTIMEOUT)',
+    ]);
+    expect(await issuesOf(MINIMAL, { REGISTRY_STORAGE_DELETE: 'yes' })).toEqual([
+      'storage.delete: must be a mapping, got true (from REGISTRY_STORAGE_DELETE)',
+    ]);
+  });
+
+  it('warns about unrecognized variables and ignores REGISTRY_CONFIGURATION_PATH', async () => {
+    const { warnings } = await parse(MINIMAL, {
+      REGISTRY_PORT: 'tcp://10.0.0.1:5000',
+      REGISTRY_CONFIGURATION_PATH: '/etc/x.yml',
+      REGISTRY_HTTP_ADRESS: ':1',
+      OTHER: 'x',
+    });
+    expect(warnings).toEqual([
+      'ignoring unrecognized environment variable REGISTRY_PORT',
+      'http.adress: unknown key (ignored) (from REGISTRY_HTTP_ADRESS)',
+    ]);
+  });
+
+  it('uses the deprecated REGISTRY_LOGLEVEL when log.level is unset', async () => {
+    const { config, warnings } = await parse(MINIMAL, { REGISTRY_LOGLEVEL: 'debug' });
+    expect(config.log.level).toBe('debug');
+    expect(warnings).toEqual(['loglevel: deprecated: use log.level (from REGISTRY_LOGLEVEL)']);
+  });
+
+  it('matches keys containing an underscore', async () => {
+    const { warnings } = await parse(`${MINIMAL}`, { REGISTRY_BERTH_MAX_RETRIES: '3' });
+    expect(warnings).toEqual(['berth.max_retries: unknown key (ignored) (from REGISTRY_BERTH_MAX_RETRIES)']);
+  });
+});
+
+describe('unknown keys and unsupported sections', () => {
+  it('warns with the full key path', async () => {
+    const { warnings } = await parse(
+      'version: 0.1\nfoo: 1\nstorage:\n  filesystem:\n    rootdir: /x\nhttp:\n  tls:\n    certficate: /c\nberth:\n  future: true\n',
+    );
+    expect(warnings).toEqual([
+      'storage.filesystem.rootdir: unknown key (ignored by the filesystem driver)',
+      'http.tls.certficate: unknown key (ignored)',
+      'berth.future: unknown key (ignored)',
+      'foo: unknown key (ignored)',
+    ]);
+  });
+
+  it('warns that accepted registry:2 sections are not supported yet', async () => {
+    const { warnings } = await parse(
+      `${MINIMAL}notifications:\n  endpoints:\n    - name: a\n      url: http://x\nredis:\n  addr: localhost:6379\n` +
+        'health:\n  file:\n    - file: /tmp/x\nlog:\n  hooks:\n    - type: mail\n',
+    );
+    expect(warnings).toEqual([
+      'log.hooks: log hooks (mail) are not supported yet (ignored)',
+      'health.file: file health checks are not supported yet (ignored)',
+      'notifications: notifications are not supported yet: no events will be sent',
+      'redis: redis is not supported yet (ignored)',
+    ]);
+  });
+
+  it('warns about storage.cache', async () => {
+    const { warnings } = await parse(
+      'version: 0.1\nstorage:\n  inmemory:\n  cache:\n    blobdescriptor: inmemory\n',
+    );
+    expect(warnings).toEqual(['storage.cache: the blob descriptor cache is not supported yet (ignored)']);
+  });
+
+  it('accepts auth: none and an empty auth section', async () => {
+    await expect(parse(`${MINIMAL}auth:\n  none:\n`)).resolves.toBeDefined();
+    await expect(parse(`${MINIMAL}auth:\n`)).resolves.toBeDefined();
+  });
+
+  it('reads a bare-number duration as nanoseconds with a warning, like registry:2', async () => {
+    const { config, warnings } = await parse(`${MINIMAL}http:\n  draintimeout: 60\n`);
+    expect(config.http.drainTimeoutMs).toBeCloseTo(0.00006, 9);
+    expect(warnings[0]).toMatch(/^http\.draintimeout: the bare number 60 is read as nanoseconds/);
+  });
+});
+
+describe('invalid values name their key', () => {
+  it.each([
+    [
+      'storage:\n  filesystem:\n    rootdirectory: {a: 1}',
+      'storage.filesystem.rootdirectory: must be a string',
+    ],
+    ['storage:\n  filesystem:\n    maxthreads: lots', 'storage.filesystem.maxthreads: must be an integer'],
+    ['storage:\n  filesystem: /data', 'storage.filesystem: must be a mapping of driver parameters'],
+    ['storage: inmemory\nhttp:\n  draintimeout: 5x', 'http.draintimeout: invalid duration "5x"'],
+    ['storage: inmemory\nhttp:\n  draintimeout: -1s', 'http.draintimeout: must not be negative'],
+    [
+      'storage: inmemory\nlog:\n  level: verbose',
+      'log.level: must be one of error, warn, info, debug, got "verbose"',
+    ],
+    ['storage: inmemory\nlog:\n  formatter: xml', 'log.formatter: must be one of json, text, logstash'],
+    ['storage: inmemory\nlog:\n  fields: [a]', 'log.fields: must be a mapping'],
+    [
+      'storage:\n  inmemory:\n  delete:\n    enabled: maybe',
+      'storage.delete.enabled: must be true or false, got "maybe"',
+    ],
+    ['storage:\n  inmemory:\n  redirect:\n    disable: 2', 'storage.redirect.disable: must be true or false'],
+    [
+      'storage:\n  inmemory:\n  maintenance:\n    uploadpurging:\n      age: 5',
+      'storage.maintenance.uploadpurging.age: must be a duration string such as "30s" or "168h", got 5',
+    ],
+    [
+      'storage:\n  inmemory:\n  maintenance:\n    uploadpurging:\n      interval: 0s',
+      'storage.maintenance.uploadpurging.interval: must be at least',
+    ],
+    [
+      'storage:\n  inmemory:\n  tag:\n    concurrencylimit: 0',
+      'storage.tag.concurrencylimit: must be at least 1',
+    ],
+    ['storage: inmemory\ncatalog:\n  maxentries: many', 'catalog.maxentries: must be an integer, got "many"'],
+    ['storage: inmemory\ntags:\n  maxtags: 1.5', 'tags.maxtags: must be an integer'],
+    ['storage: inmemory\nhttp:\n  addr: localhost', 'http.addr: missing port in address "localhost"'],
+    ['storage: inmemory\nhttp:\n  addr: ":99999"', 'http.addr: invalid port "99999"'],
+    ['storage: inmemory\nhttp:\n  net: udp', 'http.net: must be one of tcp, unix, got "udp"'],
+    ['storage: inmemory\nhttp:\n  host: registry.example.com', 'http.host: must be an absolute http(s) URL'],
+    [
+      'storage: inmemory\nhttp:\n  headers:\n    X-A: {b: c}',
+      'http.headers.X-A: must be a string or a list of strings',
+    ],
+    [
+      'storage: inmemory\nhttp:\n  tls:\n    certificate: /c',
+      'http.tls.key: is required when http.tls.certificate is set',
+    ],
+    [
+      'storage: inmemory\nhttp:\n  tls:\n    certificate: /c\n    key: /k\n    clientauth: sometimes',
+      'http.tls.clientauth: must be one of request-client-cert',
+    ],
+    [
+      'storage: inmemory\nhttp:\n  tls:\n    certificate: /c\n    key: /k\n    minimumtls: ssl3',
+      'http.tls.minimumtls: must be one of tls1.0, tls1.1, tls1.2, tls1.3, got "ssl3"',
+    ],
+    [
+      'storage: inmemory\nhttp:\n  tls:\n    certificate: /c\n    key: /k\n    ciphersuites: [RC4]',
+      'http.tls.ciphersuites[0]: unknown TLS cipher suite "RC4"',
+    ],
+    [
+      'storage: inmemory\nhttp:\n  tls:\n    letsencrypt:\n      cachefile: /le',
+      "http.tls.letsencrypt.cachefile: Let's Encrypt is not supported yet",
+    ],
+    ['storage: inmemory\nhttp:\n  debug:\n    addr: nope', 'http.debug.addr: missing port'],
+    [
+      'storage: inmemory\nvalidation:\n  manifests:\n    urls:\n      allow: ["("]',
+      'validation.manifests.urls.allow[0]: invalid regular expression',
+    ],
+    [
+      'storage: inmemory\nvalidation:\n  manifests:\n    indexes:\n      platforms: some',
+      'validation.manifests.indexes.platforms: must be one of all, none, list',
+    ],
+    [
+      'storage: inmemory\nhealth:\n  storagedriver:\n    threshold: -1',
+      'health.storagedriver.threshold: must be at least 0',
+    ],
+    [
+      'storage: inmemory\nhealth:\n  storagedriver:\n    interval: soon',
+      'health.storagedriver.interval: invalid duration "soon"',
+    ],
+    [
+      'storage: inmemory\nauth:\n  htpasswd:\n    realm: r\n    path: /p',
+      'auth.htpasswd: authentication is not supported yet',
+    ],
+    ['storage: inmemory\nauth:\n  token: {}\n  silly: {}', 'auth: exactly one auth type may be configured'],
+    [
+      'storage: inmemory\nproxy:\n  remoteurl: https://registry-1.docker.io',
+      'proxy.remoteurl: the pull-through cache (proxy) is not supported yet',
+    ],
+    [
+      'storage:\n  s3:\n    bucket: b',
+      'storage.s3: the s3 storage driver is not installed (not implemented in Berth yet)',
+    ],
+    ['storage:\n  gcs:\n    bucket: b', 'storage.gcs: the gcs storage driver is not installed'],
+    ['storage:\n  azure: {}', 'storage.azure: the azure storage driver is not installed'],
+    [
+      'storage:\n  swift: {}',
+      'storage.swift: unknown storage driver "swift" (known: filesystem, inmemory, s3, s3aws, gcs, azure)',
+    ],
+    [
+      'storage:\n  inmemory:\n  filesystem:',
+      'storage: exactly one storage driver must be configured, found inmemory, filesystem',
+    ],
+    [
+      'storage:\n  delete:\n    enabled: true',
+      'storage: no storage driver configured (one of: filesystem, inmemory)',
+    ],
+    ['http:\n  addr: :5000', 'storage: no storage driver configured'],
+  ])('%j', async (yaml, message) => {
+    const issues = await issuesOf(`version: 0.1\n${yaml}\n`);
+    expect(
+      issues.find((issue) => issue.startsWith(message)),
+      issues.join('\n'),
+    ).toBeDefined();
+  });
+
+  it('reports every problem at once', async () => {
+    const issues = await issuesOf(
+      'version: 0.1\nstorage: inmemory\nlog:\n  level: loud\nhttp:\n  draintimeout: 5x\n',
+    );
+    expect(issues).toHaveLength(2);
+    const error: unknown = await parse(
+      'version: 0.1\nstorage: inmemory\nlog:\n  level: loud\nhttp:\n  draintimeout: 5x\n',
+    ).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      'invalid configuration (the embedded default configuration):\n' +
+        '  - log.level: must be one of error, warn, info, debug, got "loud"\n' +
+        '  - http.draintimeout: invalid duration "5x" (unknown unit "x"; use ns, us, ms, s, m or h)',
+    );
+  });
+});

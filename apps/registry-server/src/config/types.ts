@@ -1,0 +1,136 @@
+/** The validated configuration: registry:2's `config.yml` schema, typed, with every default filled in. */
+
+/** `log.level`. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** `log.formatter`. `logstash` is JSON with `@timestamp`, `@version` and `message`. */
+export type LogFormatter = 'json' | 'text' | 'logstash';
+
+/** `http.tls.clientauth`. */
+export type ClientAuth =
+  | 'request-client-cert'
+  | 'require-any-client-cert'
+  | 'verify-client-cert-if-given'
+  | 'require-and-verify-client-cert';
+
+/** `http.tls.minimumtls`. */
+export type MinimumTls = 'tls1.0' | 'tls1.1' | 'tls1.2' | 'tls1.3';
+
+export interface LogConfig {
+  /** @default 'info' */
+  readonly level: LogLevel;
+  /** @default 'json' (registry:2 defaults to `text`) */
+  readonly formatter: LogFormatter;
+  /** Static fields added to every line. */
+  readonly fields: Readonly<Record<string, unknown>>;
+  readonly accessLog: { readonly disabled: boolean };
+}
+
+export interface StorageDriverConfig {
+  /** The `storage.<name>` key, e.g. `filesystem`. */
+  readonly name: string;
+  /** The driver's options as returned by its factory's `parseParameters`. */
+  readonly options: unknown;
+}
+
+export interface UploadPurgingConfig {
+  /** @default true */
+  readonly enabled: boolean;
+  /** Uploads older than this are deleted. @default 168h */
+  readonly ageMs: number;
+  /** Time between runs. @default 24h */
+  readonly intervalMs: number;
+  /** Log what would be purged without deleting. @default false */
+  readonly dryRun: boolean;
+}
+
+export interface StorageConfig {
+  readonly driver: StorageDriverConfig;
+  /** `storage.delete.enabled`. @default false */
+  readonly deleteEnabled: boolean;
+  /** `!storage.redirect.disable`. @default true */
+  readonly redirect: boolean;
+  readonly maintenance: {
+    readonly uploadPurging: UploadPurgingConfig;
+    /** `storage.maintenance.readonly.enabled`. @default false */
+    readonly readOnly: boolean;
+  };
+  /** `storage.tag.concurrencylimit`, when set. */
+  readonly tagConcurrencyLimit: number | undefined;
+}
+
+export interface TlsConfig {
+  /** Path of the PEM certificate (chain). */
+  readonly certificate: string;
+  /** Path of the PEM private key. */
+  readonly key: string;
+  /** Paths of PEM bundles of CAs that sign client certificates. */
+  readonly clientCAs: readonly string[];
+  /** Client certificate policy; `require-and-verify-client-cert` when `clientcas` is set. */
+  readonly clientAuth: ClientAuth | undefined;
+  /** @default 'tls1.2' */
+  readonly minimumTls: MinimumTls;
+  /** OpenSSL names of `http.tls.ciphersuites` (given as Go/IANA names), or empty for Node's default. */
+  readonly cipherSuites: readonly string[];
+}
+
+export interface HttpConfig {
+  /** `host:port` for tcp, a socket path for unix. @default ':5000' */
+  readonly addr: string;
+  /** @default 'tcp' */
+  readonly net: 'tcp' | 'unix';
+  /** `''` or `/path` (no trailing slash). */
+  readonly prefix: string;
+  /** Externally reachable base URL used in `Location` headers. */
+  readonly host: string | undefined;
+  /** HMAC key of upload state; random (with a warning) when unset. */
+  readonly secret: string | undefined;
+  /** @default false */
+  readonly relativeUrls: boolean;
+  /** Grace period for in-flight requests on SIGTERM/SIGINT; 0 stops at once. @default 0 */
+  readonly drainTimeoutMs: number;
+  /** Extra response headers (`http.headers`). */
+  readonly headers: Readonly<Record<string, readonly string[]>>;
+  readonly tls: TlsConfig | undefined;
+  /** `http.debug.addr`: a second listener serving `/debug/health`. */
+  readonly debugAddr: string | undefined;
+}
+
+export interface ValidationConfig {
+  /** `validation.disabled` (and the deprecated `validation.enabled`). @default false */
+  readonly disabled: boolean;
+  /** URL patterns of foreign layers. Both empty means no URL is allowed (registry:2). */
+  readonly urls: { readonly allow: readonly RegExp[]; readonly deny: readonly RegExp[] };
+  readonly indexes: {
+    /** @default 'all' */
+    readonly platforms: 'all' | 'none' | 'list';
+    readonly platformList: readonly { readonly os: string; readonly architecture: string }[];
+  };
+}
+
+export interface HealthConfig {
+  readonly storageDriver: {
+    /** @default false */
+    readonly enabled: boolean;
+    /** @default 10s */
+    readonly intervalMs: number;
+    /** Consecutive failures before the check fails. @default 1 */
+    readonly threshold: number;
+  };
+}
+
+/** The whole validated configuration. */
+export interface BerthConfig {
+  readonly version: '0.1';
+  readonly log: LogConfig;
+  readonly storage: StorageConfig;
+  readonly http: HttpConfig;
+  /** `catalog.maxentries`. @default 1000 */
+  readonly catalogMaxEntries: number;
+  /** `tags.maxtags`. @default 1000 */
+  readonly tagsMaxTags: number;
+  readonly validation: ValidationConfig;
+  readonly health: HealthConfig;
+  /** Berth's own keys (`berth:`); none yet. */
+  readonly berth: Readonly<Record<string, never>>;
+}

@@ -1,0 +1,61 @@
+/**
+ * The storage drivers the server knows, by `storage.<name>` key. Each entry imports its package
+ * only when that driver is configured, so an unused cloud SDK is never loaded; nothing registers
+ * itself on import.
+ */
+import type { StorageDriverFactory } from '@berth/storage-driver';
+
+/** A driver the server can load. */
+export interface AvailableDriver {
+  readonly available: true;
+  /** Imports the driver package and returns its factory. */
+  load(): Promise<StorageDriverFactory<unknown>>;
+  /** The keys of `storage.<name>` the driver reads (others get an "unknown key" warning). */
+  readonly parameters: readonly string[];
+}
+
+/** A registry:2 driver Berth does not have yet. */
+export interface MissingDriver {
+  readonly available: false;
+  readonly reason: string;
+}
+
+export type DriverEntry = AvailableDriver | MissingDriver;
+
+const notYet = (name: string): MissingDriver => ({
+  available: false,
+  reason: `the ${name} storage driver is not installed (not implemented in Berth yet)`,
+});
+
+/** Name → driver. */
+export const STORAGE_DRIVERS: Readonly<Record<string, DriverEntry>> = {
+  filesystem: {
+    available: true,
+    load: async () =>
+      (await import('@berth/storage-driver-fs')).filesystemDriverFactory as StorageDriverFactory<unknown>,
+    parameters: ['rootdirectory', 'maxthreads', 'fsync'],
+  },
+  inmemory: {
+    available: true,
+    load: async () =>
+      (await import('@berth/storage-driver')).inMemoryDriverFactory as StorageDriverFactory<unknown>,
+    parameters: [],
+  },
+  s3: notYet('s3'),
+  // registry:2's older name of the S3 driver.
+  s3aws: notYet('s3'),
+  gcs: notYet('gcs'),
+  azure: notYet('azure'),
+};
+
+/** Looks up a driver by its configuration key. */
+export function driverEntry(name: string): DriverEntry | undefined {
+  return Object.hasOwn(STORAGE_DRIVERS, name) ? STORAGE_DRIVERS[name] : undefined;
+}
+
+/** The names of the drivers that can be used. */
+export function availableDriverNames(): string[] {
+  return Object.entries(STORAGE_DRIVERS)
+    .filter(([, entry]) => entry.available)
+    .map(([name]) => name);
+}

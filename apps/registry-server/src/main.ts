@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * `berth-registry [serve] [config.yml]`: loads the configuration (argument, else
+ * `REGISTRY_CONFIGURATION_PATH`, else the embedded default), starts the server and stops it
+ * gracefully on SIGTERM/SIGINT (a second signal exits at once).
+ *
+ * Run through `pnpm start`, the working directory is where `pnpm` was invoked (`INIT_CWD`), so
+ * relative paths (the config file, `./data` of the default) mean what the user typed.
+ */
+import { isConfigError } from './config/errors.ts';
+import { loadConfig } from './config/load.ts';
+import { createLogger, createStdoutSink } from './log/logger.ts';
+import { isStartupError } from './server/errors.ts';
+import { startServer } from './server/start.ts';
+
+const USAGE = `usage: berth-registry [serve] [config.yml]
+
+Serves an OCI Distribution registry configured like registry:2 (config.yml schema and
+REGISTRY_* environment overrides). Without a config file: the embedded default
+(:5000, filesystem storage under ./data).
+`;
+
+async function main(argv: readonly string[]): Promise<void> {
+  let args = argv.filter((arg) => arg !== '--');
+  if (args[0] === 'serve') args = args.slice(1);
+  if (args.includes('-h') || args.includes('--help')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (args.length > 1) fail(`too many arguments\n${USAGE}`, 2);
+
+  const initCwd = process.env.INIT_CWD;
+  if (process.env.npm_lifecycle_event === 'start' && initCwd !== undefined && initCwd !== process.cwd()) {
+    process.chdir(initCwd);
+  }
+
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig({ path: args[0] });
+  } catch (error) {
+    if (isConfigError(error)) fail(`berth-registry: ${error.message}`, 1);
+    throw error;
+  }
+
+  const { config } = loaded;
+  const sink = createStdoutSink();
+  process.once('exit', () => sink.flush());
+  const logger = createLogger({
+    level: config.log.level,
+    formatter: config.log.formatter,
+    fields: config.log.fields,
+    accessLogDisabled: config.log.accessLog.disabled,
+    sink,
+  });
+  logger.info('starting berth registry', { config: loaded.source ?? 'embedded default', cwd: process.cwd() });
+  const crash = (kind: string) => (error: unknown) => {
+    logger.error(kind, { err: error instanceof Error ? error : new Error(String(error)) });
+    logger.flush();
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash('uncaught exception'));
+  process.on('unhandledRejection', crash('unhandled rejection'));
+
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, { logger, warnings: loaded.warnings });
+  } catch (error) {
+    if (isStartupError(error)) {
+      logger.error(error.message);
+      logger.flush();
+      fail(`berth-registry: ${error.message}`, 1);
+    }
+    throw error;
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn('second signal: exiting now', { signal });
+      logger.flush();
+      process.exit(1);
+    }
+    logger.info('shutting down', { signal });
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { err: error });
+        logger.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+function fail(message: string, code: number): never {
+  process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
+  process.exit(code);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(
+    `berth-registry: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,133 @@
+/**
+ * The Node request listener around the hono app: a request id per request, one access log line
+ * when the response is done, and the set of requests in flight (for draining on shutdown).
+ *
+ * Everything is taken from the Node objects when the response closes: no per-request timer,
+ * closure or stream wrapper, so the access log costs one string per request.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessEntry, Logger } from '../log/logger.ts';
+
+const REQUEST = Symbol('berth.request');
+
+interface RequestState {
+  readonly id: string;
+  readonly start: number;
+  readonly startBytes: number;
+}
+
+type Tracked = IncomingMessage & { [REQUEST]?: RequestState };
+
+/** The id the access log line of `incoming` carries (for correlating error logs). */
+export function requestIdOf(incoming: IncomingMessage | undefined): string | undefined {
+  return (incoming as Tracked | undefined)?.[REQUEST]?.id;
+}
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/** Wraps a request listener; see the module comment. */
+export class RequestTracker {
+  readonly #logger: Logger;
+  readonly #inFlight = new Set<ServerResponse>();
+  #draining = false;
+  #onIdle: (() => void) | undefined;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  /** Requests whose response has not closed yet. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** The listener to give `http.createServer`. */
+  wrap(listener: Listener): Listener {
+    const logger = this.#logger;
+    const inFlight = this.#inFlight;
+    const tracker = this;
+    function onClose(this: ServerResponse): void {
+      inFlight.delete(this);
+      const state = (this.req as Tracked)[REQUEST];
+      if (state !== undefined) logger.access(accessEntry(this, state));
+      tracker.#settled();
+    }
+    return (req, res) => {
+      (req as Tracked)[REQUEST] = {
+        id: randomUUID(),
+        start: performance.now(),
+        startBytes: req.socket.bytesWritten,
+      };
+      inFlight.add(res);
+      res.once('close', onClose);
+      // While draining, answer on keep-alive connections and then close them.
+      if (this.#draining) res.setHeader('Connection', 'close');
+      return listener(req, res);
+    };
+  }
+
+  /**
+   * Starts draining: responses not yet started will close their connection; resolves once no
+   * request is in flight.
+   */
+  drain(): Promise<void> {
+    this.#draining = true;
+    for (const res of this.#inFlight) {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    }
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#onIdle = resolve;
+    });
+  }
+
+  #settled(): void {
+    if (this.#draining && this.#inFlight.size === 0) {
+      const resolve = this.#onIdle;
+      this.#onIdle = undefined;
+      resolve?.();
+    }
+  }
+}
+
+function accessEntry(res: ServerResponse, state: RequestState): AccessEntry {
+  const req = res.req;
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  const finished = res.writableFinished;
+  // registry:2 logs 499 when the client went away before the response started.
+  const status = finished || res.headersSent ? res.statusCode : 499;
+  return {
+    method: req.method ?? '',
+    path: query < 0 ? url : url.slice(0, query),
+    status,
+    bytes: bodyBytes(res, req, state, finished, status),
+    durationMs: performance.now() - state.start,
+    remoteAddr: req.socket.remoteAddress ?? '',
+    userAgent: req.headers['user-agent'] ?? '',
+    requestId: state.id,
+  };
+}
+
+/**
+ * Body bytes sent: the `Content-Length` of a completed response, else what the socket wrote
+ * for this response minus its header block (close enough for chunked and aborted responses).
+ */
+function bodyBytes(
+  res: ServerResponse,
+  req: IncomingMessage,
+  state: RequestState,
+  finished: boolean,
+  status: number,
+): number {
+  if (req.method === 'HEAD' || status === 204 || status === 304 || !res.headersSent) return 0;
+  if (finished) {
+    const length = res.getHeader('content-length');
+    if (length !== undefined) return Number(length);
+  }
+  const header = (res as unknown as { _header?: string | null })._header;
+  const written =
+    req.socket.bytesWritten - state.startBytes - (typeof header === 'string' ? header.length : 0);
+  return Math.max(0, written);
+}

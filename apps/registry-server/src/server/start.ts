@@ -1,0 +1,363 @@
+/**
+ * Config → storage driver → registry → HTTP(S) server, and back down again.
+ *
+ * Requests pass, outermost first: the request tracker (request id, access log, drain
+ * bookkeeping) → `/debug/health` → the health gate (503 while a check fails, as registry:2's
+ * `health.Handler`) → `GET /` (200, registry:2's `alive` handler) → the registry app.
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, unlink } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { createRegistry, createRegistryApp, type Registry } from '@berth/registry-core';
+import type { StorageDriver } from '@berth/storage-driver';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
+import { formatDuration } from '../config/duration.ts';
+import { splitHostPort } from '../config/schema.ts';
+import type { BerthConfig } from '../config/types.ts';
+import { driverEntry } from '../drivers.ts';
+import { createLogger, type Logger, type LogSink } from '../log/logger.ts';
+import { StartupError } from './errors.ts';
+import {
+  HealthMonitor,
+  healthResponse,
+  type PeriodicCheck,
+  storageDriverCheck,
+  unavailableResponse,
+} from './health.ts';
+import { scheduleUploadPurging, type UploadPurger } from './purge.ts';
+import { RequestTracker, requestIdOf } from './requests.ts';
+import { enforceClientAuth, httpsOptions } from './tls.ts';
+
+/** Options of {@link startServer}. */
+export interface StartServerOptions {
+  /** The logger; default one made from `config.log` writing to `logSink`. */
+  readonly logger?: Logger;
+  /** Where the default logger writes. @default buffered stdout */
+  readonly logSink?: LogSink;
+  /** Wait before the first upload purge; default random, as registry:2 (see `purge.ts`). */
+  readonly purgeInitialDelayMs?: number;
+  /** Warnings from loading the configuration, logged once the logger exists. */
+  readonly warnings?: readonly string[];
+  /** Health checks besides the configured ones (`health.storagedriver`). */
+  readonly healthChecks?: readonly PeriodicCheck[];
+}
+
+/** A started server. */
+export interface RunningServer {
+  /** The bound address: `host:port` (IPv6 in brackets) or the unix socket path. */
+  readonly address: string;
+  /** The bound port (`undefined` for a unix socket). */
+  readonly port: number | undefined;
+  /** `http(s)://host:port` to reach the server (an unspecified host becomes `localhost`). */
+  readonly url: string;
+  /** The bound address of the `http.debug.addr` listener, when configured. */
+  readonly debugAddress: string | undefined;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Requests whose response has not finished. */
+  readonly inFlight: number;
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to `drainTimeoutMs`
+   * (default `http.draintimeout`; 0 closes them at once), then closes every connection and stops
+   * the background jobs. Idempotent.
+   */
+  close(options?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * Starts the registry described by `config`.
+ * @throws {StartupError} when a certificate cannot be read or the address cannot be bound.
+ *
+ * @example
+ * ```ts
+ * const { config, warnings } = await loadConfig({ path: 'config.yml' });
+ * const server = await startServer(config, { warnings });
+ * process.once('SIGTERM', () => void server.close());
+ * ```
+ */
+export async function startServer(
+  config: BerthConfig,
+  options: StartServerOptions = {},
+): Promise<RunningServer> {
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.log.level,
+      formatter: config.log.formatter,
+      fields: config.log.fields,
+      accessLogDisabled: config.log.accessLog.disabled,
+      ...(options.logSink === undefined ? {} : { sink: options.logSink }),
+    });
+  for (const warning of options.warnings ?? []) logger.warn(`configuration: ${warning}`);
+
+  const driver = await createDriver(config, logger);
+  const registry = createRegistry({
+    driver,
+    deleteEnabled: config.storage.deleteEnabled,
+    redirect: config.storage.redirect,
+    validation: {
+      disabled: config.validation.disabled,
+      urls: { allow: config.validation.urls.allow, deny: config.validation.urls.deny },
+      indexes: {
+        platforms: config.validation.indexes.platforms,
+        platformList: config.validation.indexes.platformList,
+      },
+    },
+  });
+
+  let secret = config.http.secret;
+  if (secret === undefined) {
+    secret = randomBytes(32).toString('base64url');
+    logger.warn(
+      'no http.secret configured: generated a random one. Uploads cannot be continued by another ' +
+        'replica behind a load balancer, nor after a restart; set http.secret (or REGISTRY_HTTP_SECRET) ' +
+        'to the same value on every replica',
+    );
+  }
+  if (config.storage.maintenance.readOnly) logger.info('read-only mode: writes are answered 405');
+  if (!config.storage.redirect) logger.info('backend redirection disabled');
+
+  const app = createRegistryApp({
+    registry,
+    secret,
+    prefix: config.http.prefix,
+    ...(config.http.host === undefined ? {} : { host: config.http.host }),
+    relativeUrls: config.http.relativeUrls,
+    headers: config.http.headers,
+    readOnly: config.storage.maintenance.readOnly,
+    catalogMaxEntries: config.catalogMaxEntries,
+    tagsMaxTags: config.tagsMaxTags,
+    onError(err, c) {
+      logger.error('internal server error', {
+        err,
+        requestId: requestIdOf(c.env?.incoming),
+        method: c.req.method,
+        path: c.env?.incoming?.url,
+      });
+    },
+  });
+
+  const checks: PeriodicCheck[] = [...(options.healthChecks ?? [])];
+  if (config.health.storageDriver.enabled) {
+    checks.push(storageDriverCheck(config.storage.driver.name, driver, config.health.storageDriver));
+  }
+  const health = new HealthMonitor(checks, logger);
+
+  const fetch = (request: Request, env: HttpBindings): Response | Promise<Response> => {
+    const target = env.incoming.url ?? '/';
+    if (target === '/debug/health' || target.startsWith('/debug/health?')) return healthResponse(health);
+    if (!health.healthy) return unavailableResponse();
+    if (target === '/' || target.startsWith('/?')) return aliveResponse();
+    return app.fetch(request, env);
+  };
+  const onListenerError = (error: unknown): Response => {
+    logger.error('internal server error', { err: error });
+    return new Response(null, { status: 500 });
+  };
+  const listener = getRequestListener(fetch as Parameters<typeof getRequestListener>[0], {
+    errorHandler: onListenerError,
+  });
+
+  const tracker = new RequestTracker(logger);
+  const serverOptions = {
+    // registry:2 (Go) has no read timeout: a large blob may take long to upload.
+    requestTimeout: 0,
+    keepAlive: true,
+    keepAliveTimeout: 65_000,
+    headersTimeout: 66_000,
+  };
+  const tls = config.http.tls;
+  let server: HttpServer;
+  if (tls !== undefined) {
+    const https = createHttpsServer(
+      { ...serverOptions, ...(await httpsOptions(tls)) },
+      tracker.wrap(listener),
+    );
+    enforceClientAuth(https, tls);
+    logger.info('restricting TLS version', { minimum: tls.minimumTls });
+    server = https as unknown as HttpServer;
+  } else {
+    server = createHttpServer(serverOptions, tracker.wrap(listener));
+  }
+
+  const bound = await listen(server, config.http.net, config.http.addr, 'http.addr');
+  const scheme = tls === undefined ? 'http' : 'https';
+  logger.info('listening', {
+    addr: bound.address,
+    tls: tls !== undefined,
+    prefix: config.http.prefix === '' ? undefined : config.http.prefix,
+  });
+
+  let debug: { server: HttpServer; address: string } | undefined;
+  if (config.http.debugAddr !== undefined) {
+    const debugServer = createHttpServer(
+      serverOptions,
+      getRequestListener((request: Request) => {
+        const path = new URL(request.url).pathname;
+        if (path === '/debug/health') return healthResponse(health);
+        return new Response('404 page not found\n', {
+          status: 404,
+          headers: { 'Content-Type': 'text/plain' },
+        });
+      }),
+    );
+    try {
+      const debugBound = await listen(debugServer, 'tcp', config.http.debugAddr, 'http.debug.addr');
+      debug = { server: debugServer, address: debugBound.address };
+      logger.info('debug server listening', { addr: debugBound.address });
+    } catch (error) {
+      server.closeAllConnections();
+      server.close();
+      throw error;
+    }
+  }
+
+  health.start();
+  const purger: UploadPurger | undefined = scheduleUploadPurging(
+    registry,
+    config.storage.maintenance.uploadPurging,
+    logger,
+    options.purgeInitialDelayMs === undefined ? {} : { initialDelayMs: options.purgeInitialDelayMs },
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (closeOptions: { drainTimeoutMs?: number } = {}): Promise<void> => {
+    closing ??= (async () => {
+      const drainTimeoutMs = closeOptions.drainTimeoutMs ?? config.http.drainTimeoutMs;
+      purger?.stop();
+      health.stop();
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      server.closeIdleConnections();
+      if (debug !== undefined) {
+        debug.server.closeAllConnections();
+        debug.server.close();
+      }
+      const inFlight = tracker.inFlight;
+      if (inFlight > 0 && drainTimeoutMs > 0) {
+        logger.info('stopping server gracefully: draining connections', {
+          inFlight,
+          drainTimeout: formatDuration(drainTimeoutMs),
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          tracker.drain().then(() => false),
+          new Promise<boolean>((done) => {
+            timer = setTimeout(() => done(true), drainTimeoutMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          logger.warn('drain timeout: closing the remaining connections', { inFlight: tracker.inFlight });
+        }
+      } else if (inFlight > 0) {
+        logger.info('stopping server: closing connections (http.draintimeout is 0)', { inFlight });
+      }
+      server.closeAllConnections();
+      await closed;
+      if (config.http.net === 'unix') await unlink(config.http.addr).catch(() => {});
+      logger.info('server stopped');
+      logger.flush();
+    })();
+    return closing;
+  };
+
+  return {
+    address: bound.address,
+    port: bound.port,
+    url:
+      bound.port === undefined
+        ? `${scheme}+unix://${bound.address}`
+        : `${scheme}://${urlHost(bound)}:${bound.port}`,
+    debugAddress: debug?.address,
+    registry,
+    logger,
+    get inFlight(): number {
+      return tracker.inFlight;
+    },
+    close,
+  };
+}
+
+async function createDriver(config: BerthConfig, logger: Logger): Promise<StorageDriver> {
+  const { name, options } = config.storage.driver;
+  const entry = driverEntry(name);
+  if (entry === undefined || !entry.available)
+    throw new StartupError(`storage.${name}: driver not available`);
+  const factory = await entry.load();
+  const driver = await factory.create(options);
+  const root = (options as { rootdirectory?: unknown }).rootdirectory;
+  logger.info('storage driver ready', {
+    driver: name,
+    ...(typeof root === 'string' ? { rootdirectory: resolve(root) } : {}),
+    delete: config.storage.deleteEnabled,
+  });
+  return driver;
+}
+
+function aliveResponse(): Response {
+  return new Response(null, { status: 200, headers: { 'Cache-Control': 'no-cache' } });
+}
+
+interface Bound {
+  readonly address: string;
+  readonly host: string;
+  readonly port: number | undefined;
+}
+
+function urlHost(bound: Bound): string {
+  if (bound.host === '::' || bound.host === '0.0.0.0' || bound.host === '') return 'localhost';
+  return bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+}
+
+/** Listens on a Go-style address; errors name the config key. @throws {StartupError} */
+async function listen(server: HttpServer, net: 'tcp' | 'unix', addr: string, key: string): Promise<Bound> {
+  let target: { port: number; host?: string } | { path: string };
+  if (net === 'unix') {
+    await removeStaleSocket(addr, key);
+    target = { path: addr };
+  } else {
+    const parsed = splitHostPort(addr);
+    if (typeof parsed === 'string') throw new StartupError(`${key}: ${parsed}`);
+    target = parsed.host === '' ? { port: parsed.port } : { port: parsed.port, host: parsed.host };
+  }
+  await new Promise<void>((resolveListen, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const why =
+        error.code === 'EADDRINUSE'
+          ? 'address already in use'
+          : error.code === 'EACCES'
+            ? 'permission denied'
+            : error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND'
+              ? 'address not available on this machine'
+              : error.message;
+      reject(new StartupError(`${key}: cannot listen on ${addr}: ${why}`));
+    };
+    server.once('error', onError);
+    server.listen(target, () => {
+      server.off('error', onError);
+      resolveListen();
+    });
+  });
+  const info = server.address();
+  if (info === null || typeof info === 'string') return { address: addr, host: addr, port: undefined };
+  const { address, port } = info as AddressInfo;
+  return {
+    address: address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`,
+    host: address,
+    port,
+  };
+}
+
+/** registry:2 removes a leftover socket file before listening on a unix socket. */
+async function removeStaleSocket(path: string, key: string): Promise<void> {
+  try {
+    const stats = await lstat(path);
+    if (!stats.isSocket()) throw new StartupError(`${key}: ${path} exists and is not a socket`);
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
