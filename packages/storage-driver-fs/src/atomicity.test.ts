@@ -5,7 +5,7 @@ import type { StorageDriver } from '@berth/storage-driver';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFilesystemDriver } from './fs-driver.ts';
 import { patternBytes, sha256 } from './test-support/pattern.ts';
-import { makeTempDir, removeTempDir } from './test-support/tmp.ts';
+import { makeTempDir, removeTempDir, shadowEntries } from './test-support/tmp.ts';
 
 const MiB = 1024 * 1024;
 
@@ -85,6 +85,7 @@ describe('atomic commits under concurrent readers', () => {
       const seen = await Promise.all(readers);
       expect(seen.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
       expect(await readdir(join(root, 'blobs/sha256/ab/abc'))).toEqual(['data']);
+      expect(await shadowEntries(root)).toEqual([]);
     });
   }
 
@@ -109,6 +110,7 @@ describe('atomic commits under concurrent readers', () => {
     expect(seen.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(known.has(sha256(await driver.getContent(path)))).toBe(true);
     expect(await readdir(join(root, 'repositories/app/_manifests/tags/latest/current'))).toEqual(['link']);
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('a reader opened before a commit streams the old version to the end', async () => {
@@ -167,7 +169,8 @@ describe('writers of the same path', () => {
     const resumed = await driver.writer('/dir/file', { append: true });
     expect(resumed.size).toBe(2000);
     await resumed.cancel();
-    expect(await readdir(root)).toEqual([]);
+    expect(await readdir(root)).toEqual(['#berth']);
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('three writers racing on one path leave exactly one of them, whole, and no stray files', async () => {
@@ -185,7 +188,8 @@ describe('writers of the same path', () => {
     await Promise.all(writers.map((w) => w.commit()));
     const result = sha256(await driver.getContent('/race'));
     expect(contents.map(sha256)).toContain(result);
-    expect(await readdir(root)).toEqual(['race']);
+    expect(await readdir(root)).toEqual(['#berth', 'race']);
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('pending writes left by writers that raced: append continues the newest and removes the rest', async () => {
@@ -199,12 +203,17 @@ describe('writers of the same path', () => {
     await c.write(patternBytes(0, 300, 3));
     await c.close();
     await b.close();
-    expect((await readdir(join(root, 'dir'))).filter((n) => n.startsWith('file#pending-'))).toHaveLength(1);
+    // Pending writes live in the pending tree, never beside their target.
+    expect(await readdir(root)).toEqual(['#berth']);
+    expect(
+      (await readdir(join(root, '#berth/pending/dir'))).filter((n) => n.startsWith('file#pending-')),
+    ).toHaveLength(1);
     const resumed = await driver.writer('/dir/file', { append: true });
     expect(resumed.size).toBe(300);
     await resumed.commit();
     expect(sha256(await driver.getContent('/dir/file'))).toBe(sha256(patternBytes(0, 300, 3)));
     expect(await readdir(join(root, 'dir'))).toEqual(['file']);
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('deleting a file also discards its pending write', async () => {
@@ -216,7 +225,8 @@ describe('writers of the same path', () => {
     await expect(driver.writer('/dir/file', { append: true })).rejects.toMatchObject({
       code: 'PATH_NOT_FOUND',
     });
-    expect(await readdir(root)).toEqual([]);
+    expect(await readdir(root)).toEqual(['#berth']);
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('a commit after the directory was deleted under the writer recreates it', async () => {

@@ -1,19 +1,31 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, rmdir, stat } from 'node:fs/promises';
+import { constants, type Dirent } from 'node:fs';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { isValidPath, ROOT_PATH, StorageDriverError } from '@berth/storage-driver';
 import { Limiter } from './limiter.ts';
 
 /**
+ * The shadow tree's top directory, `<rootdirectory>/#berth`: pending writes and temporary files
+ * live below it, out of the visible tree. `#` can never occur in a valid storage path, so no
+ * driver path can name it, and `list`/`walk` of `/` never show it; registry:2 never looks at
+ * it (its paths all start with `docker/registry/v2/`).
+ */
+export const SHADOW_DIR = '#berth';
+
+/**
  * Tag prefix of the files writers write to before `commit()` renames them over the target:
- * `<name>#pending-<id>`, one per writer, found again by `writer(path, { append: true })` (in
- * any process) by listing the target's directory. `#` can never occur in a valid storage
- * path, so no driver path can name one.
+ * `<rootdirectory>/#berth/pending/<dirs of the path>/<name>#pending-<id>`, one per writer,
+ * found again by `writer(path, { append: true })` (in any process) by listing that directory.
  */
 export const PENDING_TAG = 'pending-';
-/** Tag prefix of the temporary files `putContent` and commits rename into place: `<name>#tmp-<random>`. */
+/**
+ * Tag prefix of the temporary files `putContent` (and an append's copy of a committed file)
+ * write before renaming them into place: `<rootdirectory>/#berth/tmp/<name>#tmp-<random>`.
+ */
 export const TEMP_TAG = 'tmp-';
+
+const { COPYFILE_FICLONE, COPYFILE_EXCL } = constants;
 
 /** The longest file name most filesystems allow (bytes; valid path components are ASCII). */
 const NAME_MAX = 255;
@@ -48,8 +60,9 @@ const VISIBLE_NAME = /^[A-Za-z0-9._-]+$/;
 
 /**
  * True when a directory entry is part of the store: its name is a valid path component.
- * Everything else is hidden from `list`, `stat` and `walk`: pending writes and temporary files
- * (`#`), and foreign entries such as `lost+found` at the root of a mounted volume.
+ * Everything else is hidden from `list`, `stat` and `walk`: the shadow tree `#berth` at the
+ * root, hidden files left by older versions or by a cross-device commit (`#`), and foreign
+ * entries such as `lost+found` at the root of a mounted volume.
  */
 export function isVisibleName(name: string): boolean {
   return VISIBLE_NAME.test(name) && name !== '.' && name !== '..';
@@ -78,25 +91,48 @@ function byName(a: Entry, b: Entry): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
+/** An error like the one a system call reports, for a file that disappeared under us. */
+function enoent(what: string, file: string): Error {
+  return Object.assign(new Error(`ENOENT: ${what} vanished: ${file}`), { code: 'ENOENT', path: file });
+}
+
 /** Errors from fsync on a directory that mean "this platform or filesystem cannot", not "failed". */
 const DIR_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EINVAL', 'ENOTSUP', 'EPERM', 'EACCES', 'EBADF']);
 
 /**
- * The filesystem under one root directory: maps storage paths to absolute paths, bounds
- * concurrent calls (`maxthreads`) and provides the directory housekeeping the driver and its
- * writers share.
+ * The filesystem under one root directory: maps storage paths to absolute paths (in the visible
+ * tree and in the shadow tree), bounds concurrent calls (`maxthreads`) and provides the
+ * directory housekeeping the driver and its writers share.
+ *
+ * Layout: driver path `/a/b` is `<root>/a/b`. Its pending writes are
+ * `<root>/#berth/pending/a/b#pending-<id>`; temporary files are `<root>/#berth/tmp/b#tmp-<random>`.
+ * A visible directory is created only when a file is committed into it (putContent, a writer's
+ * commit, move), so the visible tree holds nothing but committed files and the directories
+ * leading to them.
  */
 export class Disk {
   /** Absolute root directory. */
   readonly root: string;
+  /** `<root>/#berth/pending`: mirrors the visible tree's directories, holds pending writes. */
+  readonly pendingRoot: string;
+  /** `<root>/#berth/tmp`: a flat directory of temporary files. */
+  readonly tmpRoot: string;
   /** Whether commits fsync. */
   readonly fsync: boolean;
   readonly #prefix: string;
+  readonly #shadowRoot: string;
+  readonly #shadowPrefix: string;
+  readonly #pendingPrefix: string;
   readonly #limiter: Limiter;
 
   constructor(rootdirectory: string, maxthreads: number, fsync: boolean) {
     this.root = resolve(rootdirectory);
     this.#prefix = this.root.endsWith(sep) ? this.root : this.root + sep;
+    this.#shadowRoot = this.#prefix + SHADOW_DIR;
+    this.#shadowPrefix = this.#shadowRoot + sep;
+    this.pendingRoot = join(this.#shadowRoot, 'pending');
+    this.#pendingPrefix = this.pendingRoot + sep;
+    this.tmpRoot = join(this.#shadowRoot, 'tmp');
     this.#limiter = new Limiter(maxthreads);
     this.fsync = fsync;
   }
@@ -120,23 +156,35 @@ export class Disk {
     return resolved;
   }
 
-  /** A new, unique pending-write file name for `absFile`. */
-  newPendingPath(absFile: string): string {
-    return join(dirname(absFile), pendingPrefix(basename(absFile)) + newPendingId());
+  /**
+   * The place of a storage path in the pending tree (`<root>/#berth/pending/<path>`): the
+   * pending writes of `path` are `<name>#pending-<id>` files beside it, and those of paths
+   * below it are inside it.
+   * @throws {StorageDriverError} `INVALID_PATH`
+   */
+  shadow(path: string): string {
+    const abs = this.abs(path);
+    return abs === this.root ? this.pendingRoot : join(this.pendingRoot, abs.slice(this.#prefix.length));
+  }
+
+  /** A new, unique pending-write file name for the storage path whose {@link shadow} is `shadowFile`. */
+  newPendingPath(shadowFile: string): string {
+    return join(dirname(shadowFile), pendingPrefix(basename(shadowFile)) + newPendingId());
   }
 
   /**
-   * The pending writes of `absFile` on disk, oldest first (usually none or one; more only
-   * after writers of the same path raced).
+   * The pending writes of the storage path whose {@link shadow} is `shadowFile`, oldest first
+   * (usually none or one; more only after writers of the same path raced); `undefined` when
+   * the pending directory that would hold them does not exist.
    */
-  async findPending(absFile: string): Promise<string[]> {
-    const dir = dirname(absFile);
-    const prefix = pendingPrefix(basename(absFile));
+  async findPending(shadowFile: string): Promise<string[] | undefined> {
+    const dir = dirname(shadowFile);
+    const prefix = pendingPrefix(basename(shadowFile));
     let names: string[];
     try {
       names = await this.call(() => readdir(dir));
     } catch (err) {
-      if (isMissing(err)) return [];
+      if (isMissing(err)) return undefined;
       throw err;
     }
     return names
@@ -145,38 +193,183 @@ export class Disk {
       .map((name) => join(dir, name));
   }
 
-  /** A fresh temporary name beside `absFile`. */
+  /** Removes files, ignoring those already gone. */
+  async unlinkAll(files: readonly string[]): Promise<void> {
+    for (const file of files) {
+      await this.call(() => unlink(file)).catch((err: unknown) => {
+        if (!isMissing(err)) throw err;
+      });
+    }
+  }
+
+  /**
+   * Discards every pending write at or below the storage path `path`: its own pending files
+   * and the whole pending directory mirroring it; then removes the pending directories this
+   * leaves empty.
+   */
+  async discardPending(path: string): Promise<void> {
+    const shadow = this.shadow(path);
+    if (shadow === this.pendingRoot) return;
+    // One `readdir` of the parent finds the path's own pending files, and tells whether there
+    // can be anything at all (usually not: then that is the only call).
+    const own = await this.findPending(shadow);
+    if (own === undefined) return;
+    await this.call(() => rm(shadow, { recursive: true, force: true }));
+    await this.unlinkAll(own);
+    await this.pruneEmptyDirs(dirname(shadow));
+  }
+
+  /** A fresh temporary name (in {@link tmpRoot}) for content on its way to `absFile`. */
   tempPath(absFile: string): string {
-    return join(dirname(absFile), hiddenName(basename(absFile), TEMP_TAG + randomBytes(6).toString('hex')));
+    return join(this.tmpRoot, hiddenName(basename(absFile), TEMP_TAG + randomBytes(8).toString('hex')));
   }
 
   /**
    * Runs `create` (which creates an entry in `absFile`'s directory), creating the directory
    * first when `create` fails with `ENOENT`. Retries if a concurrent cleanup removes the
-   * freshly created directory before `create` runs.
+   * freshly created directory before `create` runs. `sync` as for {@link ensureDir}.
    */
-  async inDir<T>(absFile: string, create: () => Promise<T>): Promise<T> {
+  async inDir<T>(absFile: string, create: () => Promise<T>, sync: boolean = this.fsync): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await create();
       } catch (err) {
         if (errnoOf(err) !== 'ENOENT' || attempt >= 8) throw err;
       }
-      await this.ensureDir(dirname(absFile));
+      await this.ensureDir(dirname(absFile), sync);
     }
   }
 
-  /** `mkdir -p`; with fsync on, also makes the new directory entries durable. */
-  async ensureDir(absDir: string): Promise<void> {
+  /**
+   * Copies the file `source` to a new temporary file and returns its name. `PATH_NOT_FOUND`-style
+   * `ENOENT` when `source` is missing; the temporary directory is created only when needed.
+   */
+  async copyToTemp(source: string): Promise<string> {
+    const temp = this.tempPath(source);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // A reflink where the filesystem supports it.
+        await this.call(() => copyFile(source, temp, COPYFILE_FICLONE | COPYFILE_EXCL));
+        return temp;
+      } catch (err) {
+        await this.call(() => unlink(temp)).catch(() => {});
+        if (errnoOf(err) !== 'ENOENT' || attempt >= 8 || !(await this.exists(source))) throw err;
+      }
+      await this.ensureDir(this.tmpRoot, false);
+    }
+  }
+
+  /**
+   * `mkdir -p`. With `sync` (default: when fsync is on), also makes the new directory entries
+   * durable. The shadow tree's directories are created without, but when such a call creates
+   * the root directory itself (the first write of a new store), the root's entry and those
+   * above it are still made durable, as for any write's directories. True when it created a
+   * directory, false when `absDir` was there already.
+   */
+  async ensureDir(absDir: string, sync: boolean = this.fsync): Promise<boolean> {
     const first = await this.call(() => mkdir(absDir, { recursive: true, mode: 0o777 }));
-    if (first === undefined || !this.fsync) return;
+    if (first === undefined) return false;
+    let last: string;
+    if (!this.fsync) return true;
+    if (sync) last = absDir;
+    else if (first === this.root || this.#prefix.startsWith(first + sep)) last = this.root;
+    else return true;
     // Each directory created lives as an entry in its parent: sync those parents, top down.
     const parents: string[] = [];
-    for (let dir = absDir; ; dir = dirname(dir)) {
+    for (let dir = last; ; dir = dirname(dir)) {
       parents.push(dirname(dir));
       if (dir === first || dirname(dir) === dir) break;
     }
     for (const parent of parents.reverse()) await this.syncDir(parent);
+    return true;
+  }
+
+  /** True when something exists at `abs` (a dangling symbolic link counts). */
+  async exists(abs: string): Promise<boolean> {
+    try {
+      await this.call(() => lstat(abs));
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Commits `source` (a file in the shadow tree) as `target`: renames it over `target`,
+   * creating `target`'s directory (`mkdir -p`, made durable when fsync is on) if it is
+   * missing, then fsyncs that directory when fsync is on. Returns `false`, changing nothing,
+   * when `source` is gone.
+   *
+   * When `target` lies across a symbolic link on another filesystem (`EXDEV`), the file is
+   * copied to a temporary name beside `target` (fsynced when fsync is on) and renamed from
+   * there, which is as atomic; `source` is then removed.
+   *
+   * Any failure leaves `source` in place and removes the directories it created.
+   */
+  async publish(source: string, target: string): Promise<boolean> {
+    const dir = dirname(target);
+    let created = false;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.call(() => rename(source, target));
+          break;
+        } catch (err) {
+          const code = errnoOf(err);
+          if (code === 'EXDEV') {
+            if (await this.#publishAcross(source, target)) break;
+            if (created) await this.pruneEmptyDirs(dir);
+            return false;
+          }
+          if (code !== 'ENOENT' || attempt >= 8) throw err;
+        }
+        // ENOENT: the target's directory is missing (not created yet, or removed by a
+        // concurrent cleanup since), or the source is gone. Only when the directory turns
+        // out to be there already is it worth asking which.
+        if (await this.ensureDir(dir)) created = true;
+        else if (!(await this.exists(source))) {
+          if (created) await this.pruneEmptyDirs(dir);
+          return false;
+        }
+      }
+    } catch (err) {
+      if (created) await this.pruneEmptyDirs(dir).catch(() => {});
+      throw err;
+    }
+    if (this.fsync) await this.syncDir(dir);
+    return true;
+  }
+
+  /** {@link publish} across filesystems: copy beside the target, then rename. */
+  async #publishAcross(source: string, target: string): Promise<boolean> {
+    const local = join(
+      dirname(target),
+      hiddenName(basename(target), TEMP_TAG + randomBytes(8).toString('hex')),
+    );
+    try {
+      await this.call(() => copyFile(source, local, COPYFILE_FICLONE | COPYFILE_EXCL));
+      if (this.fsync) {
+        const handle = await this.call(() => open(local, 'r+'));
+        try {
+          await this.call(() => handle.datasync());
+        } finally {
+          await this.call(() => handle.close());
+        }
+      }
+      await this.call(() => rename(local, target));
+    } catch (err) {
+      await this.call(() => unlink(local)).catch(() => {});
+      if (errnoOf(err) === 'ENOENT' && !(await this.exists(source))) return false;
+      throw err;
+    }
+    await this.unlinkAll([source]);
+    return true;
+  }
+
+  /** Fails with `ENOENT` for a temporary file that {@link publish} found gone. */
+  tempVanished(temp: string): Error {
+    return enoent('temporary file', temp);
   }
 
   /** fsync a directory so entries created, renamed or removed in it are durable. */
@@ -200,13 +393,19 @@ export class Disk {
   }
 
   /**
-   * Removes `absDir` and then each parent up to (not including) the root while they are
-   * empty, so a directory exists only while something is below it. `rmdir` only ever removes
-   * an empty directory, so a concurrent writer's file is never lost; a writer whose directory
-   * vanishes between its `mkdir` and its `open` retries (see {@link inDir}).
+   * Removes `absDir` and then each parent while they are empty, so a directory exists only
+   * while something is below it: in the visible tree up to (not including) the root, in the
+   * pending tree up to (not including) `#berth/pending`. `#berth`, `#berth/pending` and
+   * `#berth/tmp` themselves are kept, like the root. `rmdir` only ever removes an empty
+   * directory, so a concurrent writer's file is never lost; a writer whose directory vanishes
+   * between its `mkdir` and its `open` retries (see {@link inDir}).
    */
   async pruneEmptyDirs(absDir: string): Promise<void> {
-    for (let dir = absDir; dir !== this.root && dir.startsWith(this.#prefix); dir = dirname(dir)) {
+    let top: string;
+    if (absDir.startsWith(this.#pendingPrefix)) top = this.#pendingPrefix;
+    else if (absDir === this.#shadowRoot || absDir.startsWith(this.#shadowPrefix)) return;
+    else top = this.#prefix;
+    for (let dir = absDir; dir.startsWith(top); dir = dirname(dir)) {
       try {
         await this.call(() => rmdir(dir));
       } catch (err) {
@@ -232,14 +431,14 @@ export class Disk {
 
   /**
    * The visible entries of a directory in name order, or `undefined` when it is missing or
-   * not a directory.
+   * not a directory. One `readdir`; only symbolic links cost a `stat` more.
    */
   async readEntries(absDir: string): Promise<Entry[] | undefined> {
     let dirents: Dirent[];
     try {
       dirents = await this.call(() => readdir(absDir, { withFileTypes: true }));
     } catch (err) {
-      if (isMissing(err)) return undefined;
+      if (isMissing(err) || errnoOf(err) === 'ELOOP') return undefined;
       throw err;
     }
     const entries: Entry[] = [];
@@ -252,12 +451,10 @@ export class Disk {
   }
 
   /**
-   * True when a visible file lies somewhere below `absDir`: its own files first, then its
-   * subdirectories depth first, stopping at the first file found. One `readdir` per level
-   * down to the first file (a single `readdir` call costs a third of `opendir` + `read` +
-   * `close` on small directories, which most are).
+   * True when the directory `absDir` has at least one visible entry (the rule that makes a
+   * directory exist for the driver). One `readdir` of `absDir` itself, none of its children.
    */
-  async hasVisibleContent(absDir: string): Promise<boolean> {
+  async hasVisibleEntry(absDir: string): Promise<boolean> {
     let dirents: Dirent[];
     try {
       dirents = await this.call(() => readdir(absDir, { withFileTypes: true }));
@@ -265,30 +462,14 @@ export class Disk {
       if (isMissing(err) || errnoOf(err) === 'ELOOP') return false;
       throw err;
     }
-    const dirs: string[] = [];
     const links: Dirent[] = [];
     for (const dirent of dirents) {
       if (!isVisibleName(dirent.name)) continue;
-      if (dirent.isFile()) return true;
-      if (dirent.isDirectory()) dirs.push(dirent.name);
-      else if (dirent.isSymbolicLink()) links.push(dirent);
+      if (dirent.isFile() || dirent.isDirectory()) return true;
+      if (dirent.isSymbolicLink()) links.push(dirent);
     }
     for (const link of links) {
-      const kind = await this.kindOf(link, absDir);
-      if (kind === 'file') return true;
-      if (kind === 'dir') dirs.push(link.name);
-    }
-    for (const name of dirs) {
-      if (await this.hasVisibleContent(join(absDir, name))) return true;
-    }
-    return false;
-  }
-
-  /** {@link hasVisibleContent} for a directory whose entries were already read. */
-  async entriesHaveVisibleContent(absDir: string, entries: readonly Entry[]): Promise<boolean> {
-    if (entries.some((entry) => entry.kind === 'file')) return true;
-    for (const entry of entries) {
-      if (await this.hasVisibleContent(join(absDir, entry.name))) return true;
+      if ((await this.kindOf(link, absDir)) !== undefined) return true;
     }
     return false;
   }

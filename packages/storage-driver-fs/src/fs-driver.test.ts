@@ -1,13 +1,14 @@
 import { describeStorageDriver } from '@berth/storage-driver-testsuite';
 import { createFilesystemDriver } from './fs-driver.ts';
 import type { FilesystemDriverOptions } from './options.ts';
-import { makeTempDir, rawEntries, removeTempDir } from './test-support/tmp.ts';
+import { makeTempDir, rawLeftovers, removeTempDir } from './test-support/tmp.ts';
 
 /**
  * Runs the conformance suite on a fresh root directory that does not exist yet (the first
  * write creates it). `rawLeftovers` reports every real entry on disk for a test's root: the
- * directory itself, everything below it and its hidden `#` siblings, so a leftover pending
- * file, temporary file or empty directory fails the test.
+ * directory itself, everything below it and its hidden `#` siblings; the same in the pending
+ * tree (`#berth/pending/<test root>`); and any temporary file in `#berth/tmp`. So a leftover
+ * pending file, temporary file or empty directory (visible or in the pending tree) fails the test.
  */
 function suite(
   name: string,
@@ -24,7 +25,7 @@ function suite(
     teardown: async () => {
       if (parent !== undefined) await removeTempDir(parent);
     },
-    rawLeftovers: async (root) => rawEntries(await rootDirectory(), root),
+    rawLeftovers: async (root) => rawLeftovers(await rootDirectory(), root),
     ...(largeFileSize === undefined ? {} : { capabilities: { largeFileSize } }),
   });
 }

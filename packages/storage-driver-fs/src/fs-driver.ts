@@ -1,15 +1,5 @@
 import { constants, createReadStream } from 'node:fs';
-import {
-  copyFile,
-  type FileHandle,
-  open,
-  readFile,
-  rename,
-  rm,
-  stat,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -42,15 +32,15 @@ import {
 /** `highWaterMark` of reader streams: the size of each `read` call. See the README for why. */
 export const READ_CHUNK_SIZE: number = 1024 * 1024;
 
-/** How many entries of one directory `walk` and `list` inspect concurrently. */
+/** How many entries of one directory `walk` prepares (stats or reads) ahead of the one it yields. */
 const LOOKAHEAD = 16;
 
-const { O_CREAT, O_EXCL, O_RDWR, COPYFILE_FICLONE } = constants;
+const { O_CREAT, O_EXCL, O_RDWR } = constants;
 
 /** What `walk` prepared for one entry ahead of yielding it. */
 interface Prepared {
   readonly info: FileInfo;
-  /** A directory's entries (read while deciding whether it is visible), to walk next. */
+  /** A directory's entries, to walk next. */
   readonly listing?: Listing;
 }
 
@@ -85,26 +75,14 @@ function notFound(err: unknown, path: string): unknown {
   return isMissing(err) || errnoOf(err) === 'EISDIR' ? pathNotFound(path, err) : err;
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /**
  * The local filesystem driver (`storage.filesystem`). Driver path `/a/b` is the file
  * `<rootdirectory>/a/b`, the layout registry:2 uses, so either can serve the other's data.
  *
- * Hidden entries: pending writes (`<name>#pending-<id>`), temporary files (`<name>#tmp-…`) and any
- * other name that is not a valid path component never show up in `list`, `stat` or `walk`; a
- * directory holding nothing visible below it is reported missing.
+ * Pending writes and temporary files live in a shadow tree, `<rootdirectory>/#berth`, so the
+ * visible tree holds only committed files and their directories, and `list`, `stat` and `walk`
+ * are plain `readdir`/`stat` calls. Names that are not valid path components (`#berth`,
+ * `lost+found`) never show up; a directory with no visible entry is reported missing.
  */
 export class FsDriver implements StorageDriver {
   readonly name: string = 'filesystem';
@@ -133,17 +111,19 @@ export class FsDriver implements StorageDriver {
     const target = disk.abs(path);
     const temp = disk.tempPath(target);
     try {
-      await disk.inDir(temp, () =>
-        disk.call(() =>
-          writeFile(temp, content, { flag: 'wx', mode: 0o666, flush: disk.fsync, signal: options?.signal }),
-        ),
+      await disk.inDir(
+        temp,
+        () =>
+          disk.call(() =>
+            writeFile(temp, content, { flag: 'wx', mode: 0o666, flush: disk.fsync, signal: options?.signal }),
+          ),
+        false,
       );
-      await disk.call(() => rename(temp, target));
+      if (!(await disk.publish(temp, target))) throw disk.tempVanished(temp);
     } catch (err) {
       await disk.call(() => unlink(temp)).catch(() => {});
       throw err;
     }
-    if (disk.fsync) await disk.syncDir(dirname(target));
   }
 
   async reader(path: string, options?: ReaderOptions): Promise<Readable> {
@@ -173,21 +153,16 @@ export class FsDriver implements StorageDriver {
   async writer(path: string, options?: WriterOptions): Promise<FileWriter> {
     const disk = this.#disk;
     const target = disk.abs(path);
+    const shadow = disk.shadow(path);
     // Pending writes of this path, oldest first. All but the one this writer continues are
     // discarded: a new writer supersedes every earlier pending write of its path.
-    const earlier = await disk.findPending(target);
+    const found = await disk.findPending(shadow);
+    const earlier = found ?? [];
     const { pending, handle } = options?.append
-      ? await this.#resume(path, target, earlier.at(-1))
-      : await this.#create(target);
+      ? await this.#resume(path, target, shadow, earlier.at(-1))
+      : await this.#create(shadow, found !== undefined);
     try {
-      for (const stale of earlier) {
-        if (stale === pending) continue;
-        await disk
-          .call(() => unlink(stale))
-          .catch((err: unknown) => {
-            if (!isMissing(err)) throw err;
-          });
-      }
+      await disk.unlinkAll(earlier.filter((stale) => stale !== pending));
       const size = options?.append ? (await disk.call(() => handle.stat())).size : 0;
       return new FsWriter(disk, path, target, pending, handle, size);
     } catch (err) {
@@ -196,12 +171,18 @@ export class FsDriver implements StorageDriver {
     }
   }
 
-  /** A new, empty pending file. */
-  async #create(target: string): Promise<{ pending: string; handle: FileHandle }> {
+  /**
+   * A new, empty pending file, creating its directory in the pending tree if needed (right
+   * away when `dirExists` is false: no point in trying the `open` first).
+   */
+  async #create(shadow: string, dirExists: boolean): Promise<{ pending: string; handle: FileHandle }> {
     const disk = this.#disk;
-    const pending = disk.newPendingPath(target);
-    const handle = await disk.inDir(pending, () =>
-      disk.call(() => open(pending, O_RDWR | O_CREAT | O_EXCL, 0o666)),
+    const pending = disk.newPendingPath(shadow);
+    if (!dirExists) await disk.ensureDir(dirname(pending), false);
+    const handle = await disk.inDir(
+      pending,
+      () => disk.call(() => open(pending, O_RDWR | O_CREAT | O_EXCL, 0o666)),
+      false,
     );
     return { pending, handle };
   }
@@ -210,6 +191,7 @@ export class FsDriver implements StorageDriver {
   async #resume(
     path: string,
     target: string,
+    shadow: string,
     newest: string | undefined,
   ): Promise<{ pending: string; handle: FileHandle }> {
     const disk = this.#disk;
@@ -217,14 +199,19 @@ export class FsDriver implements StorageDriver {
     if (newest !== undefined && existing !== undefined) return { pending: newest, handle: existing };
     // Copy under a temporary name first, so a crash mid-copy never leaves a truncated
     // pending write.
-    const temp = disk.tempPath(target);
-    const pending = disk.newPendingPath(target);
+    let temp: string;
     try {
-      await disk.call(() => copyFile(target, temp, COPYFILE_FICLONE));
-      await disk.call(() => rename(temp, pending));
+      temp = await disk.copyToTemp(target);
+    } catch (err) {
+      throw notFound(err, path);
+    }
+    const pending = disk.newPendingPath(shadow);
+    try {
+      await disk.inDir(pending, () => disk.call(() => rename(temp, pending)), false);
     } catch (err) {
       await disk.call(() => unlink(temp)).catch(() => {});
-      throw notFound(err, path);
+      await disk.pruneEmptyDirs(dirname(pending));
+      throw err;
     }
     const handle = await this.#openExisting(pending);
     if (handle === undefined) throw pathNotFound(path);
@@ -251,27 +238,19 @@ export class FsDriver implements StorageDriver {
       throw notFound(err, path);
     }
     if (info.isFile()) return fileInfo(path, info.size, info.mtime, false);
-    if (info.isDirectory() && (path === ROOT_PATH || (await this.#disk.hasVisibleContent(abs)))) {
+    if (info.isDirectory() && (path === ROOT_PATH || (await this.#disk.hasVisibleEntry(abs)))) {
       return fileInfo(path, 0, info.mtime, true);
     }
     throw pathNotFound(path);
   }
 
   async list(path: string): Promise<string[]> {
-    const abs = this.#disk.abs(path);
-    const entries = await this.#disk.readEntries(abs);
-    if (entries === undefined) {
+    const entries = await this.#disk.readEntries(this.#disk.abs(path));
+    if (entries === undefined || entries.length === 0) {
       if (path === ROOT_PATH) return [];
       throw pathNotFound(path);
     }
-    const visible = await mapLimit(
-      entries,
-      LOOKAHEAD,
-      async (entry) => entry.kind === 'file' || (await this.#disk.hasVisibleContent(join(abs, entry.name))),
-    );
-    const children = entries.filter((_, i) => visible[i]).map((entry) => joinPath(path, entry.name));
-    if (children.length === 0 && path !== ROOT_PATH) throw pathNotFound(path);
-    return children;
+    return entries.map((entry) => joinPath(path, entry.name));
   }
 
   async move(source: string, destination: string): Promise<void> {
@@ -285,7 +264,7 @@ export class FsDriver implements StorageDriver {
       throw notFound(err, source);
     }
     if (info.isDirectory()) {
-      if (!(await disk.hasVisibleContent(from))) throw pathNotFound(source);
+      if (!(await disk.hasVisibleEntry(from))) throw pathNotFound(source);
       throw new StorageDriverError('UNSUPPORTED', `cannot move directory ${source}`, { path: source });
     }
     if (!info.isFile()) throw pathNotFound(source);
@@ -320,27 +299,20 @@ export class FsDriver implements StorageDriver {
   async delete(path: string): Promise<void> {
     const disk = this.#disk;
     const abs = disk.abs(path);
-    let info: Awaited<ReturnType<typeof stat>>;
+    let info: Awaited<ReturnType<typeof stat>> | undefined;
     try {
       info = await disk.call(() => stat(abs));
     } catch (err) {
-      throw notFound(err, path);
+      if (!isMissing(err)) throw err;
     }
-    if (info.isDirectory() ? !(await disk.hasVisibleContent(abs)) : !info.isFile()) throw pathNotFound(path);
+    const stored =
+      info !== undefined && (info.isFile() || (info.isDirectory() && (await disk.hasVisibleEntry(abs))));
     // A symbolic link is removed itself; rm never follows links below it either.
-    await disk.call(() => rm(abs, { recursive: true, force: true }));
-    if (!info.isDirectory()) {
-      // Pending writes of the deleted file go with it. (Those of a deleted directory's
-      // children go with the directory; looking for pending writes *of* a directory path
-      // would mean listing its parent, which for blob directories is large.)
-      for (const pending of await disk.findPending(abs)) {
-        await disk
-          .call(() => unlink(pending))
-          .catch((err: unknown) => {
-            if (!isMissing(err)) throw err;
-          });
-      }
-    }
+    if (stored) await disk.call(() => rm(abs, { recursive: true, force: true }));
+    // Pending writes at or below the path go with it (so purging an upload directory discards
+    // its pending data), even when nothing committed is stored there.
+    await disk.discardPending(path);
+    if (!stored) throw pathNotFound(path);
     await disk.pruneEmptyDirs(dirname(abs));
   }
 
@@ -351,11 +323,8 @@ export class FsDriver implements StorageDriver {
   async *walk(path: string, options: WalkOptions = {}): AsyncIterable<FileInfo> {
     const abs = this.#disk.abs(path);
     const entries = await this.#disk.readEntries(abs);
-    if (entries === undefined) {
+    if (entries === undefined || entries.length === 0) {
       if (path === ROOT_PATH) return;
-      throw pathNotFound(path);
-    }
-    if (path !== ROOT_PATH && !(await this.#disk.entriesHaveVisibleContent(abs, entries))) {
       throw pathNotFound(path);
     }
     yield* this.#walkListing(this.#listing(path, abs, entries, options.startAfter), options.descend);
@@ -419,7 +388,7 @@ export class FsDriver implements StorageDriver {
 
   /**
    * Stats one walk entry; for a directory, also reads it and starts preparing its first
-   * files. `undefined` when the entry vanished or is a directory with nothing visible.
+   * files. `undefined` when the entry vanished or is a directory with no visible entry.
    */
   async #prepare(item: WalkItem): Promise<Prepared | undefined> {
     const disk = this.#disk;
@@ -432,8 +401,7 @@ export class FsDriver implements StorageDriver {
         disk.readEntries(item.abs),
         item.skipSelf ? undefined : disk.call(() => stat(item.abs)),
       ]);
-      if (entries === undefined) return undefined;
-      if (!item.skipSelf && !(await disk.entriesHaveVisibleContent(item.abs, entries))) return undefined;
+      if (entries === undefined || entries.length === 0) return undefined;
       const listing = this.#listing(item.path, item.abs, entries, item.childStart);
       this.#prefetch(listing, 0, true);
       return { info: fileInfo(item.path, 0, info?.mtime ?? new Date(0), true), listing };

@@ -1,7 +1,7 @@
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type FileWriter, writerClosed } from '@berth/storage-driver';
-import { type Disk, errnoOf, isMissing } from './disk.ts';
+import { type Disk, isMissing } from './disk.ts';
 
 /**
  * Writes smaller than this are gathered into one buffer of this size and written with one
@@ -11,12 +11,13 @@ import { type Disk, errnoOf, isMissing } from './disk.ts';
 export const WRITE_BUFFER_SIZE: number = 1024 * 1024;
 
 /**
- * A write to this writer's own pending file `<target>#pending-<id>`, opened read-write.
+ * A write to this writer's own pending file `#berth/pending/<dirs>/<name>#pending-<id>`, opened
+ * read-write.
  *
  * - `close()` flushes and closes; the pending file stays for `writer(path, { append: true })`
  *   to resume, in this process or another.
- * - `commit()` flushes, fsyncs (when enabled) and renames the pending file over the target,
- *   so readers see the old file or the new one, never a mix.
+ * - `commit()` flushes, fsyncs (when enabled) and renames the pending file over the target
+ *   (creating the target's directory), so readers see the old file or the new one, never a mix.
  * - `cancel()` removes the pending file.
  *
  * The file name is this writer's alone, so commit and cancel never touch another writer's
@@ -99,20 +100,17 @@ export class FsWriter implements FileWriter {
       await this.#flush(handle);
       this.#buffer = undefined;
       if (disk.fsync) await disk.call(() => handle.datasync());
-      try {
-        await disk.call(() => rename(this.#pending, this.#target));
-      } catch (err) {
-        // Our pending file is gone (superseded by a newer writer, or deleted): publish our
-        // own bytes from the handle instead. Any other failure (the target is a directory,
-        // say) leaves the write pending and resumable.
-        if (errnoOf(err) !== 'ENOENT') throw err;
-        await this.#commitCopy(handle);
-      }
+      // `false`: our pending file is gone (superseded by a newer writer, or deleted): publish
+      // our own bytes from the handle instead. A failure (the target is a directory, say)
+      // leaves the write pending and resumable.
+      if (!(await disk.publish(this.#pending, this.#target))) await this.#commitCopy(handle);
     } finally {
       this.#buffer = undefined;
       await disk.call(() => handle.close());
     }
-    if (disk.fsync) await disk.syncDir(dirname(this.#target));
+    // The pending directory the file left is not fsynced: like every removal (cancel, delete),
+    // that of a pending file need not survive a power loss; the committed file does.
+    await disk.pruneEmptyDirs(dirname(this.#pending));
   }
 
   async cancel(): Promise<void> {
@@ -133,11 +131,11 @@ export class FsWriter implements FileWriter {
     return this.#handle;
   }
 
-  /** Commits by copying this writer's bytes from its handle to a temporary file, then renaming. */
+  /** Commits by copying this writer's bytes from its handle to a temporary file, then publishing that. */
   async #commitCopy(handle: FileHandle): Promise<void> {
     const disk = this.#disk;
     const temp = disk.tempPath(this.#target);
-    const out = await disk.inDir(temp, () => disk.call(() => open(temp, 'wx', 0o666)));
+    const out = await disk.inDir(temp, () => disk.call(() => open(temp, 'wx', 0o666)), false);
     try {
       const buffer = Buffer.allocUnsafeSlow(Math.min(WRITE_BUFFER_SIZE, Math.max(1, this.#position)));
       let position = 0;
@@ -155,7 +153,7 @@ export class FsWriter implements FileWriter {
       }
       if (disk.fsync) await disk.call(() => out.datasync());
       await disk.call(() => out.close());
-      await disk.call(() => rename(temp, this.#target));
+      if (!(await disk.publish(temp, this.#target))) throw disk.tempVanished(temp);
     } catch (err) {
       await out.close().catch(() => {});
       await disk.call(() => unlink(temp)).catch(() => {});

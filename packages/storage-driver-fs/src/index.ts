@@ -1,4 +1,4 @@
-export { hiddenName, PENDING_TAG, TEMP_TAG } from './disk.ts';
+export { hiddenName, PENDING_TAG, SHADOW_DIR, TEMP_TAG } from './disk.ts';
 export { createFilesystemDriver, FsDriver, filesystemDriverFactory, READ_CHUNK_SIZE } from './fs-driver.ts';
 export { WRITE_BUFFER_SIZE } from './fs-writer.ts';
 export {

@@ -1,11 +1,11 @@
-import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileInfo, StorageDriver } from '@berth/storage-driver';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hiddenName } from './disk.ts';
 import { createFilesystemDriver, FsDriver } from './fs-driver.ts';
 import { resolveFilesystemOptions } from './options.ts';
-import { makeTempDir, removeTempDir } from './test-support/tmp.ts';
+import { makeTempDir, rawLeftovers, rawTree, removeTempDir, shadowEntries } from './test-support/tmp.ts';
 
 const text = (s: string): Buffer => Buffer.from(s);
 
@@ -80,11 +80,13 @@ describe('registry:2 on-disk layout', () => {
     expect(await readFile(join(root, data), 'utf8')).toBe('partial upload');
   });
 
-  it('hides empty directories registry:2 leaves behind', async () => {
+  it('treats an empty directory registry:2 leaves behind as missing, but its parent still lists it', async () => {
     await mkdir(join(root, 'docker/registry/v2/blobs/sha256/ef'), { recursive: true });
     await driver.putContent('/docker/registry/v2/blobs/sha256/ab/abc/data', text('x'));
+    // list reads the listed directory only, not each child, so it cannot tell `ef` is empty.
     expect(await driver.list('/docker/registry/v2/blobs/sha256')).toEqual([
       '/docker/registry/v2/blobs/sha256/ab',
+      '/docker/registry/v2/blobs/sha256/ef',
     ]);
     await expect(driver.stat('/docker/registry/v2/blobs/sha256/ef')).rejects.toMatchObject({
       code: 'PATH_NOT_FOUND',
@@ -95,11 +97,40 @@ describe('registry:2 on-disk layout', () => {
     await expect(driver.delete('/docker/registry/v2/blobs/sha256/ef')).rejects.toMatchObject({
       code: 'PATH_NOT_FOUND',
     });
+    // walk reads every directory it yields anyway, so it leaves the empty one out (as does
+    // walkFallback, whose stat of it fails).
     expect(await walkPaths(driver, '/docker/registry/v2/blobs/sha256')).toEqual([
       '/docker/registry/v2/blobs/sha256/ab',
       '/docker/registry/v2/blobs/sha256/ab/abc',
       '/docker/registry/v2/blobs/sha256/ab/abc/data',
     ]);
+    // Writing into it makes it an ordinary directory again.
+    await driver.putContent('/docker/registry/v2/blobs/sha256/ef/efg/data', text('y'));
+    expect(await driver.stat('/docker/registry/v2/blobs/sha256/ef')).toMatchObject({ isDir: true });
+  });
+
+  it('never disturbs registry:2: everything but committed files stays below <rootdirectory>/#berth', async () => {
+    const data = '/docker/registry/v2/repositories/app/_uploads/u1/data';
+    await driver.putContent('/docker/registry/v2/repositories/app/_uploads/u1/startedat', text('now'));
+    const writer = await driver.writer(data);
+    await writer.write(text('pending'));
+    await writer.close();
+    const open = await driver.writer('/docker/registry/v2/blobs/sha256/ab/abc/data');
+    await open.write(text('x'));
+    // registry:2 walks docker/registry/v2: it finds only committed files there.
+    expect(await readdir(join(root, 'docker/registry/v2'), { recursive: true })).toEqual([
+      'repositories',
+      'repositories/app',
+      'repositories/app/_uploads',
+      'repositories/app/_uploads/u1',
+      'repositories/app/_uploads/u1/startedat',
+    ]);
+    expect(await readdir(root)).toEqual(['#berth', 'docker']);
+    expect((await shadowEntries(root)).filter((entry) => entry.includes('#pending-'))).toHaveLength(2);
+    await open.cancel();
+    await (await driver.writer(data, { append: true })).commit();
+    expect(await readFile(join(root, data), 'utf8')).toBe('pending');
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('creates files 0666 and directories 0777, less the umask, as registry:2 does', async () => {
@@ -129,7 +160,10 @@ describe('the root directory', () => {
 
   it('is created, with its parents, by the first write', async () => {
     await driver.putContent('/file', text('x'));
-    expect(await readdir(root)).toEqual(['file']);
+    // `#berth/tmp` (where putContent prepared the file) is kept, like the root.
+    expect(await readdir(root)).toEqual(['#berth', 'file']);
+    expect(await readdir(join(root, '#berth'))).toEqual(['tmp']);
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('is created by a writer too', async () => {
@@ -145,9 +179,10 @@ describe('the root directory', () => {
     await driver.delete('/a/b/c/file');
     expect(await readdir(join(root, 'a'))).toEqual(['keep']);
     await driver.move('/a/keep', '/z/moved');
-    expect(await readdir(root)).toEqual(['z']);
+    expect(await readdir(root)).toEqual(['#berth', 'z']);
     await driver.delete('/z/moved');
-    expect(await readdir(root)).toEqual([]);
+    expect(await readdir(root)).toEqual(['#berth']);
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('a relative rootdirectory is resolved against the working directory', () => {
@@ -164,27 +199,35 @@ describe('hidden entries', () => {
     await writer.close();
     const open = await driver.writer('/only-pending/sub/file');
     await open.write(text('p'));
-    // Foreign entries: what a crashed putContent, `mkfs` or an operator may leave.
+    // Foreign entries: what an older version, `mkfs` or an operator may leave.
     await writeFile(join(root, 'dir', 'visible#tmp-0123456789ab'), 'stale');
+    await writeFile(join(root, 'dir', 'old#pending-0123456789abcdef0'), 'stale');
     await mkdir(join(root, 'lost+found'));
     await writeFile(join(root, 'lost+found', 'x'), 'x');
     await writeFile(join(root, 'dir', 'has space'), 'x');
 
-    expect(
-      (await readdir(join(root, 'dir'))).filter((name) => name.startsWith('pending#pending-')),
-    ).toHaveLength(1);
+    // Pending writes live in the pending tree; a writer creates nothing in the visible tree.
+    expect(await readdir(join(root, '#berth/pending/dir'))).toEqual([
+      expect.stringMatching(/^pending#pending-[0-9a-z]{9}[0-9a-f]{8}$/),
+    ]);
+    expect(await readdir(join(root, '#berth/pending/only-pending/sub'))).toEqual([
+      expect.stringMatching(/^file#pending-/),
+    ]);
+    expect(await exists(join(root, 'only-pending'))).toBe(false);
     expect(await driver.list('/')).toEqual(['/dir']);
     expect(await driver.list('/dir')).toEqual(['/dir/visible']);
     expect(await walkPaths(driver)).toEqual(['/dir', '/dir/visible']);
-    // A directory with nothing visible below it does not exist as far as the driver can tell.
     await expect(driver.stat('/only-pending')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
     await expect(driver.list('/only-pending/sub')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
     await expect(driver.stat('/only-pending/sub/file')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
     await expect(collectErr(driver.walk('/only-pending'))).resolves.toMatchObject({ code: 'PATH_NOT_FOUND' });
     // Hidden names cannot be addressed at all.
     await expect(driver.stat('/dir/pending#pending-0')).rejects.toMatchObject({ code: 'INVALID_PATH' });
+    await expect(driver.list('/#berth')).rejects.toMatchObject({ code: 'INVALID_PATH' });
     await open.cancel();
-    expect(await exists(join(root, 'only-pending'))).toBe(false);
+    expect(await exists(join(root, '#berth/pending/only-pending'))).toBe(false);
+    await (await driver.writer('/dir/pending', { append: true })).cancel();
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('a pending write of a 255-character name fits the filesystem name limit', async () => {
@@ -199,8 +242,183 @@ describe('hidden entries', () => {
     expect(await driver.list('/')).toEqual([]);
     const resumed = await driver.writer(`/dir/${long}`, { append: true });
     expect(resumed.size).toBe(1);
+    expect(await readdir(join(root, '#berth/pending/dir'))).toEqual([
+      expect.stringMatching(/^n+#[0-9a-f]{32}#pending-/),
+    ]);
     await resumed.commit();
     expect(await readdir(join(root, 'dir'))).toEqual([long]);
+    expect(await shadowEntries(root)).toEqual([]);
+  });
+});
+
+describe('the shadow tree (#berth)', () => {
+  it('a writer creates no visible directory; its commit creates it, with the usual modes', async () => {
+    const writer = await driver.writer('/new/dir/file');
+    await writer.write(text('x'));
+    expect(await readdir(root)).toEqual(['#berth']);
+    await writer.commit();
+    expect(await readFile(join(root, 'new/dir/file'), 'utf8')).toBe('x');
+    const umask = process.umask();
+    expect((await stat(join(root, 'new/dir'))).mode & 0o777).toBe(0o777 & ~umask);
+    expect((await stat(join(root, 'new/dir/file'))).mode & 0o777).toBe(0o666 & ~umask);
+    // The pending tree's directories went with the pending file.
+    expect(await rawTree(join(root, '#berth'))).toEqual(['pending']);
+  });
+
+  it('delete of a directory discards the pending writes below it (purging an upload)', async () => {
+    const upload = '/docker/registry/v2/repositories/app/_uploads/u1';
+    await driver.putContent(`${upload}/startedat`, text('now'));
+    const data = await driver.writer(`${upload}/data`);
+    await data.write(text('pending bytes'));
+    await data.close();
+    const hashstate = await driver.writer(`${upload}/hashstates/sha256/13`);
+    await hashstate.write(text('state'));
+    await hashstate.close();
+    // A sibling upload is left alone.
+    const other = await driver.writer('/docker/registry/v2/repositories/app/_uploads/u10/data');
+    await other.write(text('other'));
+    await other.close();
+
+    await driver.delete(upload);
+    for (const path of [`${upload}/data`, `${upload}/hashstates/sha256/13`]) {
+      await expect(driver.writer(path, { append: true })).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    }
+    const resumed = await driver.writer('/docker/registry/v2/repositories/app/_uploads/u10/data', {
+      append: true,
+    });
+    expect(resumed.size).toBe(5);
+    await resumed.cancel();
+    expect(await shadowEntries(root)).toEqual([]);
+    expect(await readdir(root)).toEqual(['#berth']);
+  });
+
+  it('delete of a path holding only pending writes discards them and rejects with PATH_NOT_FOUND', async () => {
+    const writer = await driver.writer('/uploads/u1/data');
+    await writer.write(text('pending'));
+    await writer.close();
+    await expect(driver.delete('/uploads')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    await expect(driver.writer('/uploads/u1/data', { append: true })).rejects.toMatchObject({
+      code: 'PATH_NOT_FOUND',
+    });
+    expect(await shadowEntries(root)).toEqual([]);
+  });
+
+  it('a file and a directory of the same name keep their pending writes apart', async () => {
+    const asFile = await driver.writer('/x/a');
+    await asFile.write(text('file'));
+    await asFile.close();
+    const below = await driver.writer('/x/a/b');
+    await below.write(text('below'));
+    await below.close();
+    await driver.putContent('/x/ab', text('sibling'));
+    await expect(driver.delete('/x/a/b')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    const kept = await driver.writer('/x/a', { append: true });
+    expect(kept.size).toBe(4);
+    await kept.close();
+    await expect(driver.writer('/x/a/b', { append: true })).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    await expect(driver.delete('/x/a')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    await expect(driver.writer('/x/a', { append: true })).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    expect(await driver.getContent('/x/ab')).toEqual(text('sibling'));
+    await driver.delete('/x');
+    expect(await shadowEntries(root)).toEqual([]);
+  });
+
+  it('is not shown by list or walk of /, and not created by reads', async () => {
+    await driver.putContent('/a', text('x'));
+    const writer = await driver.writer('/b/c');
+    await writer.write(text('x'));
+    await writer.close();
+    expect(await driver.list('/')).toEqual(['/a']);
+    expect(await walkPaths(driver)).toEqual(['/a']);
+    await driver.delete('/a');
+    await expect(driver.delete('/b')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    expect(await driver.list('/')).toEqual([]);
+    expect(await readdir(root)).toEqual(['#berth']);
+  });
+
+  it('a temporary file a crashed putContent left behind is invisible and harmless', async () => {
+    await mkdir(join(root, '#berth', 'tmp'), { recursive: true });
+    await writeFile(join(root, '#berth', 'tmp', 'link#tmp-0123456789abcdef'), 'stale');
+    await driver.putContent('/dir/link', text('new'));
+    expect(await driver.list('/')).toEqual(['/dir']);
+    expect(await walkPaths(driver)).toEqual(['/dir', '/dir/link']);
+    expect(await readdir(join(root, '#berth', 'tmp'))).toEqual(['link#tmp-0123456789abcdef']);
+  });
+
+  it('rawLeftovers (the suite hook) reports pending files, temporary files and empty pending directories', async () => {
+    const writer = await driver.writer('/t/dir/file');
+    await writer.close();
+    await mkdir(join(root, '#berth', 'pending', 't', 'empty'), { recursive: true });
+    await mkdir(join(root, '#berth', 'tmp'), { recursive: true });
+    await writeFile(join(root, '#berth', 'tmp', 'x#tmp-0'), '');
+    expect(await rawLeftovers(root, '/t')).toEqual([
+      '/#berth/pending/t',
+      '/#berth/pending/t/dir',
+      expect.stringMatching(/^\/#berth\/pending\/t\/dir\/file#pending-/),
+      '/#berth/pending/t/empty',
+      '/#berth/tmp/x#tmp-0',
+    ]);
+    expect(await rawLeftovers(root, '/other')).toEqual(['/#berth/tmp/x#tmp-0']);
+  });
+});
+
+describe('commits across a symbolic link to another filesystem', () => {
+  let otherDisk: string | undefined;
+
+  beforeEach(async () => {
+    otherDisk = undefined;
+    try {
+      const shm = await stat('/dev/shm');
+      if (shm.isDirectory() && shm.dev !== (await stat(parent)).dev) {
+        otherDisk = await mkdtemp('/dev/shm/berth-fs-exdev-');
+      }
+    } catch {
+      // no second filesystem to test with
+    }
+  });
+
+  afterEach(async () => {
+    if (otherDisk !== undefined) await rm(otherDisk, { recursive: true, force: true });
+  });
+
+  it('putContent, commits and superseded commits work and leave no hidden file behind', async (context) => {
+    if (otherDisk === undefined) {
+      context.skip('needs /dev/shm on a filesystem other than os.tmpdir()');
+      return;
+    }
+    await mkdir(join(otherDisk, 'blobs'));
+    await driver.putContent('/docker/keep', text('k'));
+    await symlink(join(otherDisk, 'blobs'), join(root, 'docker', 'blobs'));
+
+    await driver.putContent('/docker/blobs/ab/link', text('put'));
+    const writer = await driver.writer('/docker/blobs/cd/data');
+    await writer.write(text('committed'));
+    await writer.commit();
+    const superseded = await driver.writer('/docker/blobs/ef/data');
+    await superseded.write(text('first'));
+    const newer = await driver.writer('/docker/blobs/ef/data');
+    await superseded.commit();
+    await newer.cancel();
+    const resumed = await driver.writer('/docker/blobs/cd/data', { append: true });
+    await resumed.write(text(' and appended'));
+    await resumed.commit();
+
+    expect(await readFile(join(otherDisk, 'blobs/ab/link'), 'utf8')).toBe('put');
+    expect(await readFile(join(otherDisk, 'blobs/cd/data'), 'utf8')).toBe('committed and appended');
+    expect(await readFile(join(otherDisk, 'blobs/ef/data'), 'utf8')).toBe('first');
+    expect(await rawTree(join(otherDisk, 'blobs'))).toEqual([
+      'ab',
+      'ab/link',
+      'cd',
+      'cd/data',
+      'ef',
+      'ef/data',
+    ]);
+    expect(await shadowEntries(root)).toEqual([]);
+    await expect(driver.move('/docker/blobs/ab/link', '/docker/moved')).rejects.toMatchObject({
+      code: 'DRIVER_ERROR',
+      cause: { code: 'EXDEV' },
+    });
   });
 });
 
@@ -242,7 +460,8 @@ describe('errors', () => {
     const resumed = await driver.writer('/target', { append: true });
     expect(resumed.size).toBe(13);
     await resumed.cancel();
-    expect(await readdir(root)).toEqual(['target']);
+    expect(await readdir(root)).toEqual(['#berth', 'target']);
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('never resolves a path outside the root, even without withBase', async () => {
@@ -307,7 +526,9 @@ describe('symbolic links (placed by an operator; the driver never creates any)',
     await symlink(join(root, 'cycle'), join(root, 'cycle', 'inner', 'back'));
     expect(await driver.list('/docker')).toEqual(['/docker/blobs', '/docker/keep']);
     await expect(driver.stat('/docker/dangling')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
-    await expect(driver.stat('/cycle')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    // A directory whose entries are only directories is a directory (it is not searched for files).
+    expect(await driver.stat('/cycle')).toMatchObject({ isDir: true });
+    expect(await driver.list('/cycle/inner')).toEqual(['/cycle/inner/back']);
     const walked = await collectErr(driver.walk('/'));
     // Either the walk ends (the kernel's ELOOP limit stops the descent) or it fails: never hangs.
     expect(walked === undefined || (walked as { code?: string }).code === 'DRIVER_ERROR').toBe(true);

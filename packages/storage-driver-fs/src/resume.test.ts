@@ -6,7 +6,7 @@ import type { StorageDriver } from '@berth/storage-driver';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFilesystemDriver } from './fs-driver.ts';
 import { patternBytes, patternHash, sha256 } from './test-support/pattern.ts';
-import { makeTempDir, removeTempDir } from './test-support/tmp.ts';
+import { makeTempDir, rawTree, removeTempDir, shadowEntries } from './test-support/tmp.ts';
 
 const CHILD = fileURLToPath(new URL('../test/child-writer.ts', import.meta.url));
 const MiB = 1024 * 1024;
@@ -42,12 +42,9 @@ async function runChild(args: string[]): Promise<string> {
   return output();
 }
 
-async function rawTree(root: string): Promise<string[]> {
-  try {
-    return (await readdir(root, { recursive: true })).sort();
-  } catch {
-    return [];
-  }
+/** The visible tree: everything on disk below `root` but the shadow tree `#berth`. */
+async function visibleTree(root: string): Promise<string[]> {
+  return (await rawTree(root)).filter((entry) => entry !== '#berth' && !entry.startsWith('#berth/'));
 }
 
 describe('resuming writes across processes', () => {
@@ -90,32 +87,34 @@ describe('resuming writes across processes', () => {
       `committed ${MiB + 1} ${total}`,
     );
     expect(sha256(await driver.getContent(path))).toBe(patternHash(total));
-    expect(await rawTree(root)).toEqual(['uploads', 'uploads/u2', 'uploads/u2/data']);
+    expect(await visibleTree(root)).toEqual(['uploads', 'uploads/u2', 'uploads/u2/data']);
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   describe('a writer process killed with SIGKILL mid-write', () => {
     const path = '/uploads/u3/data';
 
     async function killMidWrite(): Promise<number> {
-      const { child, output, exited } = startChild([root, path, 'write-forever']);
+      const progressFile = join(root, '..', 'progress');
+      const progress = async (): Promise<number[]> => {
+        const text = await readFile(progressFile, 'utf8').catch(() => '');
+        return [...text.matchAll(/written (\d+)\n/g)].map((m) => Number(m[1]));
+      };
+      const { child, output, exited } = startChild([root, path, 'write-forever', progressFile]);
       // Wait until the child has written a few MiB, then kill it without warning.
       await new Promise<void>((resolve, reject) => {
-        const timer = setInterval(() => {
-          const sizes = [...output().matchAll(/written (\d+)/g)].map((m) => Number(m[1]));
-          if ((sizes.at(-1) ?? 0) >= 6 * MiB) {
-            clearInterval(timer);
-            resolve();
-          } else if (child.exitCode !== null) {
-            clearInterval(timer);
-            reject(new Error(`child exited early: ${output()}`));
-          }
-        }, 5);
+        const poll = async (): Promise<void> => {
+          if (((await progress()).at(-1) ?? 0) >= 6 * MiB) resolve();
+          else if (child.exitCode !== null) reject(new Error(`child exited early: ${output()}`));
+          else setTimeout(() => void poll().catch(reject), 5);
+        };
+        void poll().catch(reject);
       });
       child.kill('SIGKILL');
       await exited;
       expect(child.signalCode).toBe('SIGKILL');
-      const reported = Math.max(...[...output().matchAll(/written (\d+)/g)].map((m) => Number(m[1])));
-      return reported;
+      // Every report was written synchronously before the child went on, so none is lost.
+      return Math.max(...(await progress()));
     }
 
     it('leaves nothing visible, and the pending write resumes from what reached the disk', async () => {
@@ -126,13 +125,14 @@ describe('resuming writes across processes', () => {
       expect(await driver.list('/')).toEqual([]);
       expect(await collectPaths(driver)).toEqual([]);
 
+      // Nothing at all in the visible tree: the pending write is in the shadow tree.
+      expect(await visibleTree(root)).toEqual([]);
       // The pending file holds a prefix of what the child wrote: everything up to its last
       // flushed buffer (the child may have been killed with up to one buffer unwritten).
-      const pendingNames = (await readdir(join(root, 'uploads', 'u3'))).filter((n) =>
-        n.startsWith('data#pending-'),
-      );
+      const pendingDir = join(root, '#berth', 'pending', 'uploads', 'u3');
+      const pendingNames = (await readdir(pendingDir)).filter((n) => n.startsWith('data#pending-'));
       expect(pendingNames).toHaveLength(1);
-      const pendingFile = join(root, 'uploads', 'u3', pendingNames[0]!);
+      const pendingFile = join(pendingDir, pendingNames[0]!);
       const onDisk = (await stat(pendingFile)).size;
       expect(onDisk).toBeGreaterThan(0);
       expect(onDisk).toBeLessThanOrEqual(reported + 64 * 1024);
@@ -145,7 +145,8 @@ describe('resuming writes across processes', () => {
       await writer.write(patternBytes(onDisk, total - onDisk));
       await writer.commit();
       expect(sha256(await driver.getContent(path))).toBe(patternHash(total));
-      expect(await rawTree(root)).toEqual(['uploads', 'uploads/u3', 'uploads/u3/data']);
+      expect(await visibleTree(root)).toEqual(['uploads', 'uploads/u3', 'uploads/u3/data']);
+      expect(await shadowEntries(root)).toEqual([]);
     });
 
     it('leaves a pending write that cancel removes without a trace', async () => {
@@ -154,8 +155,9 @@ describe('resuming writes across processes', () => {
       expect(writer.size).toBeGreaterThan(0);
       await writer.cancel();
       await expect(driver.writer(path, { append: true })).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
-      // Empty directories are pruned up to (not including) the root, which stays.
-      expect(await rawTree(root)).toEqual([]);
+      // Empty directories are pruned up to (not including) the pending tree's top, which
+      // stays, like the root.
+      expect(await rawTree(root)).toEqual(['#berth', '#berth/pending']);
       expect((await stat(root)).isDirectory()).toBe(true);
     });
   });

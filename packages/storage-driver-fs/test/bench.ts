@@ -1,10 +1,10 @@
 // Throughput measurements behind the figures in README.md. Not a test; run from the package
 // directory with
-//   node --conditions=@berth/source test/bench.ts <write|read|walk|list|all> [runs]
+//   node --conditions=@berth/source test/bench.ts <write|read|walk|list|tags|small|all> [runs]
 // Uses a temporary directory under os.tmpdir() (set TMPDIR to measure another disk).
 import { execFileSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { walkFallback } from '@berth/storage-driver';
 import { createFilesystemDriver } from '../src/index.ts';
@@ -194,7 +194,6 @@ try {
     await measure(
       'readdir (withFileTypes) of the same 256 directories',
       async () => {
-        const { readdir } = await import('node:fs/promises');
         const started = performance.now();
         for (const prefix of await readdir(blobs))
           await readdir(join(blobs, prefix), { withFileTypes: true });
@@ -202,6 +201,90 @@ try {
       },
       'ms',
     );
+    await driver.delete('/docker');
+  }
+
+  if (what === 'tags' || what === 'all') {
+    // What tags/list reads: one directory with a child directory per tag, each holding
+    // `current/link` (and, as in registry:2, `index/sha256/<digest>/link`).
+    const driver = createFilesystemDriver({ rootdirectory: root, fsync: false });
+    const tagsPath = '/docker/registry/v2/repositories/library/app/_manifests/tags';
+    const tags = join(root, tagsPath);
+    for (let i = 0; i < 500; i++) {
+      const digest = createHash('sha256').update(String(i)).digest('hex');
+      const tag = join(tags, `v1.${i}`);
+      await mkdir(join(tag, 'current'), { recursive: true });
+      await writeFile(join(tag, 'current', 'link'), `sha256:${digest}`);
+      await mkdir(join(tag, 'index', 'sha256', digest), { recursive: true });
+      await writeFile(join(tag, 'index', 'sha256', digest, 'link'), `sha256:${digest}`);
+    }
+    const repeat = 20;
+    const perCall = (ms: number): number => Math.round((ms / repeat) * 100) / 100;
+    await measure(
+      'list of a tags directory with 500 tags (per call)',
+      async () => {
+        const started = performance.now();
+        for (let i = 0; i < repeat; i++) {
+          if ((await driver.list(tagsPath)).length !== 500) throw new Error('expected 500 tags');
+        }
+        return perCall(performance.now() - started);
+      },
+      'ms',
+    );
+    await measure(
+      'readdir (withFileTypes) of the same directory (per call)',
+      async () => {
+        const started = performance.now();
+        for (let i = 0; i < repeat; i++) await readdir(tags, { withFileTypes: true });
+        return perCall(performance.now() - started);
+      },
+      'ms',
+    );
+    await driver.delete('/docker');
+  }
+
+  if (what === 'small') {
+    // Small commits into new directories, the registry's metadata traffic: putContent of a link
+    // file, and an upload (startedat, a write closed, resumed, committed, then the upload
+    // directory purged). Microseconds per operation.
+    const count = 500;
+    for (const fsync of [false, true]) {
+      const driver = createFilesystemDriver({ rootdirectory: root, fsync });
+      const body = Buffer.alloc(4096, 1);
+      await measure(
+        `putContent of a link in a new directory, fsync ${fsync} (per call)`,
+        async () => {
+          const started = performance.now();
+          for (let i = 0; i < count; i++) {
+            await driver.putContent(`/docker/registry/v2/repositories/app/_layers/sha256/${i}/link`, body);
+          }
+          const us = Math.round(((performance.now() - started) * 1000) / count);
+          await driver.delete('/docker');
+          return us;
+        },
+        'µs',
+      );
+      await measure(
+        `upload: startedat, write+close, append+commit, purge, fsync ${fsync} (per upload)`,
+        async () => {
+          const started = performance.now();
+          for (let i = 0; i < count; i++) {
+            const upload = `/docker/registry/v2/repositories/app/_uploads/${i}`;
+            await driver.putContent(`${upload}/startedat`, body);
+            const first = await driver.writer(`${upload}/data`);
+            await first.write(body);
+            await first.close();
+            const resumed = await driver.writer(`${upload}/data`, { append: true });
+            await resumed.write(body);
+            await resumed.commit();
+            await driver.delete(upload);
+          }
+          return Math.round(((performance.now() - started) * 1000) / count);
+        },
+        'µs',
+      );
+      await driver.delete('/docker').catch(() => {});
+    }
   }
 } finally {
   await removeTempDir(parent);

@@ -14,8 +14,8 @@ export function removeTempDir(dir: string): Promise<void> {
 
 /**
  * Every real entry on disk that belongs to the storage path `path` below `root`: the entry
- * itself, everything below it, and its hidden siblings (`<name>#pending`, `<name>#tmp-…`).
- * Paths are relative to `root`.
+ * itself, everything below it, and its hidden siblings (`<name>#…`). Paths are relative to
+ * `root`.
  */
 export async function rawEntries(root: string, path: string): Promise<string[]> {
   const abs = join(root, path);
@@ -39,4 +39,31 @@ export async function rawEntries(root: string, path: string): Promise<string[]> 
     }
   }
   return found.sort();
+}
+
+/** Entries of a directory, recursively, relative to it (`[]` when it is missing). */
+export async function rawTree(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { recursive: true })).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Every real entry the driver keeps for the storage path `path` of the store at `root`: in the
+ * visible tree (as {@link rawEntries}), in the pending tree (`#berth/pending/<path>`, its
+ * `<name>#pending-…` siblings) and every temporary file (`#berth/tmp/…`, which is shared by
+ * all paths: none may outlive the call that made it). Paths are relative to `root`.
+ */
+export async function rawLeftovers(root: string, path: string): Promise<string[]> {
+  const shadow = join(root, '#berth');
+  const pending = (await rawEntries(join(shadow, 'pending'), path)).map((entry) => `/#berth/pending${entry}`);
+  const temp = (await rawTree(join(shadow, 'tmp'))).map((entry) => `/#berth/tmp/${entry}`);
+  return [...(await rawEntries(root, path)), ...pending, ...temp].sort();
+}
+
+/** Everything in the shadow tree below `root`'s `#berth`, but its kept top directories. */
+export async function shadowEntries(root: string): Promise<string[]> {
+  return (await rawTree(join(root, '#berth'))).filter((entry) => entry !== 'pending' && entry !== 'tmp');
 }
