@@ -35,7 +35,11 @@ export const READ_CHUNK_SIZE: number = 1024 * 1024;
 /** How many entries of one directory `walk` prepares (stats or reads) ahead of the one it yields. */
 const LOOKAHEAD = 16;
 
-const { O_CREAT, O_EXCL, O_RDWR } = constants;
+// Pending files are opened with O_APPEND: if two writers ever continue the same pending write
+// at once (two processes handling the same upload), their bytes add up instead of overwriting
+// each other at the same offsets, so the resulting size exposes the race to the caller rather
+// than leaving same-sized mixed content behind a digest computed over one writer's bytes.
+const { O_APPEND, O_CREAT, O_EXCL, O_RDWR } = constants;
 
 /** What `walk` prepared for one entry ahead of yielding it. */
 interface Prepared {
@@ -181,7 +185,7 @@ export class FsDriver implements StorageDriver {
     if (!dirExists) await disk.ensureDir(dirname(pending), false);
     const handle = await disk.inDir(
       pending,
-      () => disk.call(() => open(pending, O_RDWR | O_CREAT | O_EXCL, 0o666)),
+      () => disk.call(() => open(pending, O_RDWR | O_APPEND | O_CREAT | O_EXCL, 0o666)),
       false,
     );
     return { pending, handle };
@@ -220,7 +224,7 @@ export class FsDriver implements StorageDriver {
 
   async #openExisting(file: string): Promise<FileHandle | undefined> {
     try {
-      return await this.#disk.call(() => open(file, O_RDWR));
+      return await this.#disk.call(() => open(file, O_RDWR | O_APPEND));
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;

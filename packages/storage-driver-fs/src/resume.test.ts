@@ -60,6 +60,27 @@ describe('resuming writes across processes', () => {
     await removeTempDir(join(root, '..'));
   });
 
+  it('two writers continuing one pending write at once add up their bytes, never overwrite', async () => {
+    const first = await driver.writer('/race/data');
+    await first.write(new Uint8Array(1000).fill(1));
+    await first.close();
+    const other = createFilesystemDriver({ rootdirectory: root });
+    const [a, b] = await Promise.all([
+      driver.writer('/race/data', { append: true }),
+      other.writer('/race/data', { append: true }),
+    ]);
+    expect([a.size, b.size]).toEqual([1000, 1000]);
+    await Promise.all([a.write(new Uint8Array(500).fill(2)), b.write(new Uint8Array(500).fill(3))]);
+    await Promise.all([a.close(), b.close()]);
+    const resumed = await driver.writer('/race/data', { append: true });
+    expect(resumed.size).toBe(2000);
+    await resumed.commit();
+    const content = await driver.getContent('/race/data');
+    expect(content.filter((byte) => byte === 2).length).toBe(500);
+    expect(content.filter((byte) => byte === 3).length).toBe(500);
+    await driver.delete('/race');
+  });
+
   it('a write closed by another process is resumed and committed here', async () => {
     const path = '/docker/registry/v2/repositories/app/_uploads/u1/data';
     const firstPart = 3 * MiB + 12_345;
