@@ -3,6 +3,7 @@ import { type BlobStore, createBlobStore } from './blob-store.ts';
 import { KeyedMutex } from './concurrency.ts';
 import { LruCache } from './lru.ts';
 import type { ManifestCacheEntry } from './manifest-store.ts';
+import type { ReferrersScanState } from './referrers-index.ts';
 import type { RegistryOptions } from './types.ts';
 import type { UploadHasher } from './upload-store.ts';
 
@@ -14,6 +15,13 @@ export interface CacheLimits {
   readonly manifests?: number;
   /** Total bytes of the parsed manifests kept. @default 33554432 (32 MiB) */
   readonly manifestBytes?: number;
+  /** Repositories whose referrers-scan state (revisions already checked) is kept. @default 1024 */
+  readonly referrerScans?: number;
+  /**
+   * Total revision digests in the referrers-scan states kept (a repository with more is
+   * scanned from its persisted record on every referrers request). @default 262144
+   */
+  readonly referrerScanDigests?: number;
 }
 
 /**
@@ -31,6 +39,10 @@ export interface StoreContext {
   readonly manifests: LruCache<string, ManifestCacheEntry>;
   /** Serializes operations on one upload within this process. */
   readonly uploadLocks: KeyedMutex;
+  /** repository name → its manifest revisions already checked for a `subject` (see `referrers-index.ts`). */
+  readonly referrerScans: LruCache<string, ReferrersScanState>;
+  /** Serializes referrers scans (and manifest deletions) of one repository within this process. */
+  readonly referrerLocks: KeyedMutex;
 }
 
 /** Creates the shared {@link StoreContext} for `options`. */
@@ -46,5 +58,11 @@ export function createStoreContext(options: RegistryOptions, limits: CacheLimits
       weigh: (entry: ManifestCacheEntry) => entry.bytes.byteLength + 512,
     }),
     uploadLocks: new KeyedMutex(),
+    referrerScans: new LruCache({
+      maxEntries: limits.referrerScans ?? 1024,
+      maxWeight: limits.referrerScanDigests ?? 262_144,
+      weigh: (state: ReferrersScanState) => state.checked.size + state.absent.size + 1,
+    }),
+    referrerLocks: new KeyedMutex(),
   };
 }

@@ -1,6 +1,7 @@
 import { type Algorithm, type Digest, isDigest, parseDigest } from '@berth/digest';
 import { isPathNotFound, type StorageDriver } from '@berth/storage-driver';
 import { RegistryError } from './errors.ts';
+import { pathFor } from './paths.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -64,4 +65,24 @@ export async function orUndefined<T>(promise: Promise<T>): Promise<T | undefined
     if (isPathNotFound(err)) return undefined;
     throw err;
   }
+}
+
+/** The path of `digest`'s revision link in repository `name`. */
+export function revisionLinkPath(name: string, digest: string): string {
+  const { algorithm, encoded } = digestParts(digest);
+  return pathFor({ kind: 'manifestRevisionLink', name, algorithm, encoded });
+}
+
+/** The path of the Berth referrers-index link of `referrer` under `subject` in `name`. */
+export function referrerLinkPath(name: string, subject: string, referrer: string): string {
+  const s = digestParts(subject);
+  const r = digestParts(referrer);
+  return pathFor({
+    kind: 'referrerLink',
+    name,
+    algorithm: s.algorithm,
+    encoded: s.encoded,
+    referrerAlgorithm: r.algorithm,
+    referrerEncoded: r.encoded,
+  });
 }

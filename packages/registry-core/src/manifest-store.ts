@@ -13,9 +13,10 @@ import { isPathNotFound } from '@berth/storage-driver';
 import { mapLimit } from './concurrency.ts';
 import type { StoreContext } from './context.ts';
 import { RegistryError, type RegistryErrorEntry } from './errors.ts';
-import { digestParts, readLink, writeLink } from './links.ts';
+import { digestParts, readLink, referrerLinkPath, revisionLinkPath, writeLink } from './links.ts';
+import { loadManifest, manifestUnknown } from './manifest-load.ts';
 import { isValidTag } from './names.ts';
-import { pathFor } from './paths.ts';
+import { createReferrersIndex, type ReferrersIndex } from './referrers-index.ts';
 import type { LinkedBlobStore, ManifestStore, RegistryOptions, StoredManifest, TagStore } from './types.ts';
 
 /** A parsed manifest in the registry's in-process cache (keyed by digest). */
@@ -24,6 +25,8 @@ export interface ManifestCacheEntry {
   readonly manifest: Manifest;
   readonly mediaType: string;
 }
+
+export { referrerLinkPath, revisionLinkPath } from './links.ts';
 
 /** How many references of a pushed manifest are checked at once. */
 export const REFERENCE_CHECK_CONCURRENCY = 16;
@@ -42,26 +45,11 @@ export interface ManifestStoreDependencies {
   readonly blobs: LinkedBlobStore;
   /** The repository's tags: `put` sets them, `delete` removes those pointing at the manifest. */
   readonly tags: TagStore;
-}
-
-/** The path of `digest`'s revision link in repository `name`. */
-export function revisionLinkPath(name: string, digest: string): string {
-  const { algorithm, encoded } = digestParts(digest);
-  return pathFor({ kind: 'manifestRevisionLink', name, algorithm, encoded });
-}
-
-/** The path of the Berth referrers-index link of `referrer` under `subject` in `name`. */
-export function referrerLinkPath(name: string, subject: string, referrer: string): string {
-  const s = digestParts(subject);
-  const r = digestParts(referrer);
-  return pathFor({
-    kind: 'referrerLink',
-    name,
-    algorithm: s.algorithm,
-    encoded: s.encoded,
-    referrerAlgorithm: r.algorithm,
-    referrerEncoded: r.encoded,
-  });
+  /**
+   * The repository's referrers index (its in-process state lives in the context, so any
+   * instance for the same repository will do). @default createReferrersIndex(ctx, name)
+   */
+  readonly referrers?: ReferrersIndex;
 }
 
 /**
@@ -103,10 +91,6 @@ function childRequired(child: Descriptor, validation: RegistryOptions['validatio
   const platform = child.platform;
   if (platform === undefined) return false;
   return list.some((p) => p.os === platform.os && p.architecture === platform.architecture);
-}
-
-function manifestUnknown(digest: string, cause?: unknown): RegistryError {
-  return new RegistryError('MANIFEST_UNKNOWN', undefined, { digest }, { cause });
 }
 
 /** Maps a `@berth/manifest` error to the registry's `MANIFEST_INVALID` (413 when too large). */
@@ -155,33 +139,10 @@ export function createManifestStore(
 ): ManifestStore {
   const { driver, blobs, options } = ctx;
 
+  const referrers = deps.referrers ?? createReferrersIndex(ctx, name);
+
   /** The parsed manifest stored under `digest` (not checking the repository link). */
-  const load = async (digest: Digest): Promise<ManifestCacheEntry> => {
-    const cached = ctx.manifests.get(digest);
-    if (cached !== undefined) return cached;
-    let bytes: Uint8Array;
-    try {
-      bytes = await blobs.getContent(digest);
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 'BLOB_UNKNOWN') throw manifestUnknown(digest, err);
-      throw err;
-    }
-    let manifest: Manifest;
-    try {
-      manifest = parseManifest(bytes, { maxSize: Math.max(bytes.byteLength, DEFAULT_MAX_MANIFEST_SIZE) });
-    } catch (err) {
-      // Stored content Berth cannot serve (e.g. a schema1 manifest pushed to an old registry:2).
-      throw new RegistryError(
-        'MANIFEST_UNKNOWN',
-        `stored manifest cannot be served: ${err instanceof Error ? err.message : String(err)}`,
-        { digest },
-        { cause: err },
-      );
-    }
-    const entry: ManifestCacheEntry = { bytes, manifest, mediaType: manifest.mediaType };
-    ctx.manifests.set(digest, entry);
-    return entry;
-  };
+  const load = (digest: Digest): Promise<ManifestCacheEntry> => loadManifest(ctx, digest);
 
   const linked = async (digest: Digest): Promise<boolean> =>
     (await readLink(driver, revisionLinkPath(name, digest))) === digest;
@@ -281,6 +242,7 @@ export function createManifestStore(
       if (subjectDigest !== undefined) {
         await writeLink(driver, referrerLinkPath(name, subjectDigest, digest), digest);
       }
+      referrers.noteChecked(digest);
       for (const tag of tags) await deps.tags.set(tag, digest);
       return subjectDigest === undefined ? { digest, tags } : { digest, subject: subjectDigest, tags };
     },
@@ -305,13 +267,16 @@ export function createManifestStore(
       }
       const deletions: string[] = [linkPath];
       if (subject !== undefined) deletions.unshift(referrerLinkPath(name, subject.digest, digest));
-      for (const path of deletions) {
-        try {
-          await driver.delete(path);
-        } catch (err) {
-          if (!isPathNotFound(err)) throw err;
+      // Exclusive with referrer scans of this repository, so none re-indexes it meanwhile.
+      await referrers.removeRevision(digest, subject?.digest, async () => {
+        for (const path of deletions) {
+          try {
+            await driver.delete(path);
+          } catch (err) {
+            if (!isPathNotFound(err)) throw err;
+          }
         }
-      }
+      });
     },
   };
 }

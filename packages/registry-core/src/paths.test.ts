@@ -12,6 +12,11 @@ const table: Array<[PathSpec, string]> = [
     { kind: 'blobData', algorithm: 'sha256', encoded: hex },
     `/docker/registry/v2/blobs/sha256/e3/${hex}/data`,
   ],
+  [{ kind: 'gcQuarantine' }, '/docker/registry/v2/_berth/gc/quarantine'],
+  [
+    { kind: 'gcQuarantineBlob', algorithm: 'sha256', encoded: hex },
+    `/docker/registry/v2/_berth/gc/quarantine/sha256/${hex}`,
+  ],
   [{ kind: 'repositories' }, '/docker/registry/v2/repositories'],
   [{ kind: 'repository', name: 'library/alpine' }, repo],
   [{ kind: 'layers', name: 'library/alpine' }, `${repo}/_layers`],
@@ -20,6 +25,10 @@ const table: Array<[PathSpec, string]> = [
     `${repo}/_layers/sha256/${hex}/link`,
   ],
   [{ kind: 'manifestRevisions', name: 'library/alpine' }, `${repo}/_manifests/revisions`],
+  [
+    { kind: 'manifestRevisionsOf', name: 'library/alpine', algorithm: 'sha512' },
+    `${repo}/_manifests/revisions/sha512`,
+  ],
   [
     { kind: 'manifestRevision', name: 'library/alpine', algorithm: 'sha256', encoded: hex },
     `${repo}/_manifests/revisions/sha256/${hex}`,
@@ -71,6 +80,7 @@ const table: Array<[PathSpec, string]> = [
     { kind: 'referrers', name: 'library/alpine', algorithm: 'sha256', encoded: hex },
     `${repo}/_berth/referrers/sha256/${hex}`,
   ],
+  [{ kind: 'referrersScanRecord', name: 'library/alpine' }, `${repo}/_berth/referrers-scanned`],
   [
     {
       kind: 'referrerLink',

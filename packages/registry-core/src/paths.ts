@@ -7,6 +7,9 @@ import type { Algorithm } from '@berth/digest';
  * ```
  * /docker/registry/v2/
  *   blobs/<alg>/<first 2 hex>/<hex>/data                         blob content (CAS)
+ *   _berth/gc/quarantine/<alg>/<hex>                             Berth: blob data `berth gc` set
+ *                                                                aside (restored or deleted before
+ *                                                                the run ends)
  *   repositories/<name>/
  *     _layers/<alg>/<hex>/link                                   blob linked into the repo
  *     _manifests/revisions/<alg>/<hex>/link                      manifest revision in the repo
@@ -22,6 +25,9 @@ import type { Algorithm } from '@berth/digest';
  *     _uploads/<id>/_berth/digests/<alg>/<offset>                Berth: digest of the first
  *                                                                <offset> bytes
  *     _berth/referrers/<alg>/<hex>/<ref alg>/<ref hex>/link      Berth: referrer of a subject
+ *     _berth/referrers-scanned                                   Berth: manifest revisions already
+ *                                                                checked for a `subject` (one
+ *                                                                digest a line)
  * ```
  *
  * A link file holds the digest as text. `_berth` is Berth's own: registry:2 skips directories
@@ -36,11 +42,14 @@ export type PathSpec =
   | { kind: 'blobs' }
   | { kind: 'blob'; algorithm: Algorithm; encoded: string }
   | { kind: 'blobData'; algorithm: Algorithm; encoded: string }
+  | { kind: 'gcQuarantine' }
+  | { kind: 'gcQuarantineBlob'; algorithm: Algorithm; encoded: string }
   | { kind: 'repositories' }
   | { kind: 'repository'; name: string }
   | { kind: 'layerLink'; name: string; algorithm: Algorithm; encoded: string }
   | { kind: 'layers'; name: string }
   | { kind: 'manifestRevisions'; name: string }
+  | { kind: 'manifestRevisionsOf'; name: string; algorithm: Algorithm }
   | { kind: 'manifestRevision'; name: string; algorithm: Algorithm; encoded: string }
   | { kind: 'manifestRevisionLink'; name: string; algorithm: Algorithm; encoded: string }
   | { kind: 'tags'; name: string }
@@ -59,6 +68,7 @@ export type PathSpec =
   | { kind: 'berthHashState'; name: string; id: string; algorithm: Algorithm; offset: number }
   | { kind: 'berthUploadDigest'; name: string; id: string; algorithm: Algorithm; offset: number }
   | { kind: 'referrers'; name: string; algorithm: Algorithm; encoded: string }
+  | { kind: 'referrersScanRecord'; name: string }
   | {
       kind: 'referrerLink';
       name: string;
@@ -86,6 +96,10 @@ export function pathFor(spec: PathSpec): string {
       return `${ROOT}/blobs/${spec.algorithm}/${spec.encoded.slice(0, 2)}/${spec.encoded}`;
     case 'blobData':
       return `${ROOT}/blobs/${spec.algorithm}/${spec.encoded.slice(0, 2)}/${spec.encoded}/data`;
+    case 'gcQuarantine':
+      return `${ROOT}/_berth/gc/quarantine`;
+    case 'gcQuarantineBlob':
+      return `${ROOT}/_berth/gc/quarantine/${spec.algorithm}/${spec.encoded}`;
     case 'repositories':
       return `${ROOT}/repositories`;
     case 'repository':
@@ -96,6 +110,8 @@ export function pathFor(spec: PathSpec): string {
       return `${ROOT}/repositories/${spec.name}/_layers/${spec.algorithm}/${spec.encoded}/link`;
     case 'manifestRevisions':
       return `${ROOT}/repositories/${spec.name}/_manifests/revisions`;
+    case 'manifestRevisionsOf':
+      return `${ROOT}/repositories/${spec.name}/_manifests/revisions/${spec.algorithm}`;
     case 'manifestRevision':
       return `${ROOT}/repositories/${spec.name}/_manifests/revisions/${spec.algorithm}/${spec.encoded}`;
     case 'manifestRevisionLink':
@@ -132,6 +148,8 @@ export function pathFor(spec: PathSpec): string {
       return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/_berth/digests/${spec.algorithm}/${spec.offset}`;
     case 'referrers':
       return `${ROOT}/repositories/${spec.name}/_berth/referrers/${spec.algorithm}/${spec.encoded}`;
+    case 'referrersScanRecord':
+      return `${ROOT}/repositories/${spec.name}/_berth/referrers-scanned`;
     case 'referrerLink':
       return `${ROOT}/repositories/${spec.name}/_berth/referrers/${spec.algorithm}/${spec.encoded}/${spec.referrerAlgorithm}/${spec.referrerEncoded}/link`;
   }

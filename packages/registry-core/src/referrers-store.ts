@@ -5,6 +5,7 @@ import { mapLimit } from './concurrency.ts';
 import type { StoreContext } from './context.ts';
 import { digestParts } from './links.ts';
 import { pathFor } from './paths.ts';
+import { createReferrersIndex, type ReferrersIndex } from './referrers-index.ts';
 import type { ManifestStore, ReferrersStore } from './types.ts';
 
 /** How many referrer manifests `list` loads at once. */
@@ -13,28 +14,34 @@ export const REFERRER_LOAD_CONCURRENCY = 16;
 /**
  * The referrers index of repository `name` (validated by the caller), kept by the manifest
  * store under Berth's own `_berth/referrers/<subject alg>/<subject hex>/<alg>/<hex>/link`.
- * Descriptors are built from the referrer manifests themselves (through the manifest store and
- * its cache), so they always match what is served.
+ * Before answering, `index` brings the index up to date with revisions Berth did not store
+ * itself (registry:2's, an older Berth's; see `referrers-index.ts`): two `list` calls when
+ * nothing is new. Descriptors are built from the referrer manifests themselves (through the
+ * manifest store and its cache), so they always match what is served.
  */
 export function createReferrersStore(
   ctx: StoreContext,
   name: string,
   manifests: ManifestStore,
+  index: ReferrersIndex = createReferrersIndex(ctx, name),
 ): ReferrersStore {
   const { driver } = ctx;
 
   return {
     async list(subject, options = {}) {
-      const { algorithm, encoded } = digestParts(subject);
+      const { algorithm, encoded, digest: subjectDigest } = digestParts(subject);
+      const { unindexed } = await index.scan();
+      // Referrers found by the scan whose link could not be written (e.g. read-only storage).
+      const found = new Set<Digest>();
+      for (const [referrer, of] of unindexed) if (of === subjectDigest) found.add(referrer);
       const dir = pathFor({ kind: 'referrers', name, algorithm, encoded });
       let algorithmDirs: string[];
       try {
         algorithmDirs = await driver.list(dir);
       } catch (err) {
-        if (isPathNotFound(err)) return [];
-        throw err;
+        if (!isPathNotFound(err)) throw err;
+        algorithmDirs = [];
       }
-      const digests: Digest[] = [];
       for (const algorithmDir of algorithmDirs) {
         let entries: string[];
         try {
@@ -45,10 +52,10 @@ export function createReferrersStore(
         }
         for (const entry of entries) {
           const digest = `${baseName(algorithmDir)}:${baseName(entry)}`;
-          if (isDigest(digest)) digests.push(digest);
+          if (isDigest(digest)) found.add(digest);
         }
       }
-      digests.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const digests = [...found].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
       const descriptors = await mapLimit(digests, REFERRER_LOAD_CONCURRENCY, async (digest) => {
         let stored: Awaited<ReturnType<ManifestStore['get']>>;

@@ -3,6 +3,7 @@ import { type CacheLimits, createStoreContext } from './context.ts';
 import { createLinkedBlobStore } from './linked-blob-store.ts';
 import { createManifestStore } from './manifest-store.ts';
 import { assertRepositoryName } from './names.ts';
+import { createReferrersIndex } from './referrers-index.ts';
 import { createReferrersStore } from './referrers-store.ts';
 import { createTagStore } from './tag-store.ts';
 import type { Registry, RegistryOptions, Repository } from './types.ts';
@@ -33,14 +34,15 @@ export function createRegistry(options: RegistryOptions, limits?: CacheLimits): 
       assertRepositoryName(name);
       const blobs = createLinkedBlobStore(ctx, name);
       const tags = createTagStore(ctx, name);
-      const manifests = createManifestStore(ctx, name, { blobs, tags });
+      const referrers = createReferrersIndex(ctx, name);
+      const manifests = createManifestStore(ctx, name, { blobs, tags, referrers });
       return {
         name,
         blobs,
         uploads: createUploadStore(ctx, name),
         manifests,
         tags,
-        referrers: createReferrersStore(ctx, name, manifests),
+        referrers: createReferrersStore(ctx, name, manifests, referrers),
       };
     },
 

@@ -67,10 +67,19 @@ export interface UploadStore {
   /** Starts an upload. */
   create(options?: { algorithm?: Algorithm }): Promise<Upload>;
   /**
-   * Resumes an upload started by any process sharing the storage.
-   * @throws {RegistryError} `BLOB_UPLOAD_UNKNOWN`
+   * Resumes an upload started by any process sharing the storage. `state` comes from the
+   * client's `_state` token: `startedAt` is used when the stored start time is unreadable.
+   *
+   * With `offset`, the upload's stored size must equal it, else `RANGE_INVALID` (416, detail
+   * `{ offset, size }` with the stored `size`): the check for requests that write (`PATCH`,
+   * `PUT`), so a client replaying a stale location cannot append the same bytes twice. Without
+   * it nothing is checked — for requests that only read or discard the upload (`GET`/`HEAD`
+   * status, which is the spec's recovery after a 416, and `DELETE`), which must work with any
+   * earlier location.
+   * @throws {RegistryError} `BLOB_UPLOAD_UNKNOWN`, `BLOB_UPLOAD_INVALID` (unknown recorded
+   * digest algorithm), `RANGE_INVALID`
    */
-  get(uuid: string, state: { offset: number; startedAt: Date }): Promise<Upload>;
+  get(uuid: string, state: { offset?: number; startedAt: Date }): Promise<Upload>;
 }
 
 /** A stored manifest as served. */
@@ -125,7 +134,11 @@ export interface TagStore {
 
 /** The referrers index of one repository (OCI referrers API). */
 export interface ReferrersStore {
-  /** Descriptors of the manifests whose `subject` is `subject`, optionally filtered. */
+  /**
+   * Descriptors of the manifests whose `subject` is `subject`, optionally filtered. Includes
+   * manifests stored without Berth (by registry:2 or an older Berth): every revision of the
+   * repository not yet checked for a `subject` is checked and indexed first.
+   */
   list(subject: Digest, options?: { artifactType?: string }): Promise<Descriptor[]>;
 }
 

@@ -127,6 +127,26 @@ describe('upload store (in-memory)', () => {
     }
   });
 
+  it('skips the offset check when no offset is given (status and cancel with any location)', async () => {
+    const uploads = registry.repository(NAME).uploads;
+    const upload = await uploads.create();
+    await upload.append(chunked(bytes('12345')));
+    const resumed = await uploads.get(upload.uuid, { startedAt: new Date(0) });
+    expect(resumed.size).toBe(5);
+    expect(resumed.startedAt).toEqual(upload.startedAt);
+    // the check still applies to whoever passes an offset, even a stale one after this
+    expect(await codeOf(uploads.get(upload.uuid, { offset: 3, startedAt: upload.startedAt }))).toBe(
+      'RANGE_INVALID',
+    );
+    expect(await codeOf(uploads.get('6d1a4c56-2c36-4f8a-9a3e-2b2f9c1f0a11', { startedAt: new Date() }))).toBe(
+      'BLOB_UPLOAD_UNKNOWN',
+    );
+    await resumed.cancel();
+    expect(await codeOf(uploads.get(upload.uuid, { startedAt: upload.startedAt }))).toBe(
+      'BLOB_UPLOAD_UNKNOWN',
+    );
+  });
+
   it('checks the chunk start before writing anything', async () => {
     const upload = await registry.repository(NAME).uploads.create();
     await upload.append(chunked(bytes('abc')), 0);

@@ -225,7 +225,9 @@ export function createUploadStore(ctx: StoreContext, name: string): UploadStore 
           uuid,
         });
       }
-      if (size.value !== state.offset) throw rangeInvalid(state.offset, size.value);
+      if (state.offset !== undefined && size.value !== state.offset) {
+        throw rangeInvalid(state.offset, size.value);
+      }
       const startedAt = parseStartedAt(startedAtBytes) ?? state.startedAt;
       return new StoredUpload(ctx, name, uuid, startedAt, algorithm, size.value);
     },

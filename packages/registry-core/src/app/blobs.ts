@@ -32,8 +32,8 @@ export async function handleBlob(
 }
 
 /**
- * Serves a blob (registry:2's `blobServer.ServeBlob`): a `307` to the driver's URL when
- * redirects are enabled and the driver has one, else the bytes streamed from the driver with
+ * Serves a blob (registry:2's `blobServer.ServeBlob`): for a GET, a `307` to the driver's URL
+ * when redirects are enabled and the driver has one (registry:2 redirects HEADs too); else the bytes streamed from the driver with
  * `Accept-Ranges`, single-range `206` responses and `416` for unsatisfiable ranges.
  */
 async function getBlob(c: Context<RegistryAppEnv>, config: AppConfig, route: BlobRoute): Promise<Response> {
@@ -41,8 +41,10 @@ async function getBlob(c: Context<RegistryAppEnv>, config: AppConfig, route: Blo
   const repo = config.registry.repository(route.name);
   const descriptor = await repo.blobs.stat(digest);
 
-  if (config.registry.options.redirect !== false) {
-    const location = await repo.blobs.redirectURL(digest, isHead(c) ? 'HEAD' : 'GET');
+  // GETs go to the driver's URL; a HEAD is answered here from the stat already made, which is
+  // cheaper than a redirect and keeps `Docker-Content-Digest` for clients that check it.
+  if (config.registry.options.redirect !== false && !isHead(c)) {
+    const location = await repo.blobs.redirectURL(digest, 'GET');
     if (location !== undefined) {
       return new Response(null, { status: 307, headers: { Location: location, 'Content-Length': '0' } });
     }

@@ -458,6 +458,22 @@ describe('DELETE upload', () => {
     await expectError(await status(app, location), 404, 'BLOB_UPLOAD_UNKNOWN');
     await expectError(await patch(app, location, 'x'), 404, 'BLOB_UPLOAD_UNKNOWN');
   });
+
+  it('works with a stale location (an earlier offset); HEAD on it reports the progress', async () => {
+    const { app } = setup();
+    const first = await startUpload(app, NAME);
+    expect((await patch(app, first, 'partial')).status).toBe(202);
+    const head = await app.request(first, { method: 'HEAD' });
+    expect(head.status).toBe(204);
+    expect(head.headers.get('range')).toBe('0-6');
+    // a final PUT on the stale location is refused like a PATCH, with the real range
+    const put = await app.request(withQuery(first, `digest=${blob('partial').digest}`), { method: 'PUT' });
+    await expectError(put, 416, 'RANGE_INVALID');
+    expect(put.headers.get('range')).toBe('0-6');
+    const res = await app.request(first, { method: 'DELETE' });
+    expect(res.status).toBe(204);
+    await expectError(await status(app, first), 404, 'BLOB_UPLOAD_UNKNOWN');
+  });
 });
 
 describe('upload state (_state)', () => {

@@ -168,19 +168,18 @@ async function resumeUpload(
   if (state.name !== repo.name || state.uuid !== uuid) {
     throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload state does not belong to this upload', { uuid });
   }
-  const startedAt = state.startedAt;
+  const method = c.req.method;
+  // Only requests that write check the signed offset against the upload's size (a stale
+  // location must not append bytes twice); GET/HEAD (the spec's recovery after a 416) and
+  // DELETE work with any earlier location.
+  const writes = method === 'PATCH' || method === 'PUT';
   try {
-    return { upload: await repo.uploads.get(uuid, { offset: state.offset, startedAt }), state };
+    const offset = writes ? state.offset : undefined;
+    return { upload: await repo.uploads.get(uuid, { offset, startedAt: state.startedAt }), state };
   } catch (err) {
-    // The store refuses a location whose offset is not the upload's size. For PATCH and PUT
-    // that is the stale-location check (416, with the real range so the client can resume);
-    // GET (the spec's recovery after a 416) and DELETE must work with any earlier location.
+    // A stale location on PATCH/PUT: answer with the real range, so the client can resume.
     const size = isRegistryError(err) && err.code === 'RANGE_INVALID' ? sizeOf(err.detail) : undefined;
     if (size === undefined) throw err;
-    const method = c.req.method;
-    if (method === 'GET' || method === 'HEAD' || method === 'DELETE') {
-      return { upload: await repo.uploads.get(uuid, { offset: size, startedAt }), state };
-    }
     throw new RegistryError(
       'RANGE_INVALID',
       `invalid content range: the upload is at ${size} bytes, the location says ${state.offset}`,
@@ -190,6 +189,7 @@ async function resumeUpload(
   }
 }
 
+/** The stored size in the detail of the upload store's `RANGE_INVALID` (`{ offset, size }`). */
 function sizeOf(detail: unknown): number | undefined {
   const size =
     typeof detail === 'object' && detail !== null ? (detail as { size?: unknown }).size : undefined;

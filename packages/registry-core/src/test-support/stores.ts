@@ -95,6 +95,36 @@ export function countingDriver(driver: StorageDriver): { driver: StorageDriver; 
   return { driver: proxy, counts };
 }
 
+/** One driver call seen by {@link recordingDriver}: the method and its first argument. */
+export interface DriverCall {
+  readonly method: string;
+  readonly path: unknown;
+}
+
+/**
+ * `driver` with every call recorded in `calls`; when `fail` returns an error for a call, the
+ * call rejects with it instead of reaching the driver.
+ */
+export function recordingDriver(
+  driver: StorageDriver,
+  fail?: (method: string, path: unknown) => Error | undefined,
+): { driver: StorageDriver; calls: DriverCall[] } {
+  const calls: DriverCall[] = [];
+  const proxy = new Proxy(driver, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]) => {
+        calls.push({ method: property, path: args[0] });
+        const error = fail?.(property, args[0]);
+        if (error !== undefined) return Promise.reject(error);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { driver: proxy, calls };
+}
+
 /** A fresh temporary directory and its cleanup. */
 export async function tempDir(label: string): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `berth-core-${label}-`));
