@@ -5,6 +5,7 @@
  */
 import { isStorageDriverError } from '@berth/storage-driver';
 import { availableDriverNames, driverEntry, STORAGE_DRIVERS } from '../drivers.ts';
+import { issuerEnabled, readAuth, readBerth } from './auth.ts';
 import { STORAGE_OPTION_KEYS } from './env.ts';
 import { isRawMap, pathKey, type RawConfig } from './raw.ts';
 import { Diagnostics, type Section, sectionOf } from './reader.ts';
@@ -101,11 +102,10 @@ export async function validateConfig(raw: RawConfig): Promise<Validated> {
   const tagsMaxTags = positiveOr(root.section('tags'), 'maxtags', DEFAULTS.tagsMaxTags);
   const validation = readValidation(root);
   const health = readHealth(root);
-  readAuth(root);
+  const auth = readAuth(root, issuerEnabled(root));
+  const berth = readBerth(root, auth);
   readProxy(root);
   for (const [key, message] of Object.entries(NOT_YET)) root.unsupported(key, message);
-  const berth = root.section('berth');
-  berth.finish();
   root.finish();
 
   if (diag.errors.length > 0 || storage === undefined) {
@@ -120,7 +120,8 @@ export async function validateConfig(raw: RawConfig): Promise<Validated> {
     tagsMaxTags,
     validation,
     health,
-    berth: {},
+    auth,
+    berth,
   };
   return { config, errors: [], warnings: diag.warnings };
 }
@@ -546,26 +547,6 @@ function readHealth(root: Section): HealthConfig {
       threshold: threshold > 0 ? threshold : 1,
     },
   };
-}
-
-/** Auth is not implemented yet: any configured scheme refuses to start rather than serve an open registry. */
-function readAuth(root: Section): void {
-  const diag = root.diagnostics;
-  const auth = root.section('auth');
-  const types = auth.keys();
-  auth.accept(...types);
-  if (types.length === 0) return;
-  if (types.length > 1) {
-    diag.error(auth.path, `exactly one auth type may be configured, found ${types.join(', ')}`);
-    return;
-  }
-  const type = types[0]!;
-  if (type === 'none') return;
-  diag.error(
-    auth.at(type),
-    'authentication is not supported yet; Berth refuses to start rather than serve this registry ' +
-      'without it (remove the auth section to run an open registry)',
-  );
 }
 
 /** The pull-through cache is not implemented yet: a configured upstream refuses to start. */

@@ -1,4 +1,5 @@
 /** The validated configuration: registry:2's `config.yml` schema, typed, with every default filled in. */
+import type { AccessRule } from '@berth/registry-core';
 
 /** `log.level`. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -131,6 +132,84 @@ export interface BerthConfig {
   readonly tagsMaxTags: number;
   readonly validation: ValidationConfig;
   readonly health: HealthConfig;
-  /** Berth's own keys (`berth:`); none yet. */
-  readonly berth: Readonly<Record<string, never>>;
+  /** `auth`: which access controller guards the registry. */
+  readonly auth: AuthConfig;
+  /** Berth's own keys (`berth:`). */
+  readonly berth: BerthSectionConfig;
+}
+
+/** `auth`: one of registry:2's access controllers, or `none`. */
+export type AuthConfig =
+  | { readonly type: 'none' }
+  | {
+      /** `auth.silly`: any `Authorization` header passes (development only). */
+      readonly type: 'silly';
+      readonly realm: string;
+      readonly service: string;
+    }
+  | {
+      /** `auth.htpasswd`: Basic authentication against a bcrypt htpasswd file. */
+      readonly type: 'htpasswd';
+      readonly realm: string;
+      /** The file, resolved against the working directory. */
+      readonly path: string;
+    }
+  | TokenAuthConfig;
+
+/** `auth.token`: bearer tokens from a token server (external, or Berth's built-in issuer). */
+export interface TokenAuthConfig {
+  readonly type: 'token';
+  /** The token endpoint clients are sent to; unset with `autoredirect` or the built-in issuer. */
+  readonly realm: string | undefined;
+  /** The `aud` tokens must carry. */
+  readonly service: string;
+  /** The `iss` tokens must carry. */
+  readonly issuer: string;
+  /** PEM bundle of root certificates (`x5c` chains end there; their keys are trusted by `kid`). */
+  readonly rootCertBundle: string | undefined;
+  /** JSON Web Key Set file (keys trusted by `kid`). */
+  readonly jwks: string | undefined;
+  /** Accepted algorithms; `undefined` is registry:2's default list. */
+  readonly signingAlgorithms: readonly string[] | undefined;
+  /** Build the realm from the request's host. @default false */
+  readonly autoRedirect: boolean;
+  /** @default '/auth/token' */
+  readonly autoRedirectPath: string;
+}
+
+/** `berth.auth.issuer`: Berth's built-in token issuer. */
+export interface IssuerConfig {
+  /** Where the endpoint is served, beside `/v2/`. @default '/auth/token' */
+  readonly path: string;
+  /** The `aud` of the tokens (default `auth.token.service`). */
+  readonly service: string;
+  /** The `iss` of the tokens (default `auth.token.issuer`). */
+  readonly issuer: string;
+  /** The htpasswd file of the users who can log in (default `auth.htpasswd.path`); none: anonymous tokens only. */
+  readonly htpasswd: string | undefined;
+  /** `realm` of the `Basic` challenge answered to bad credentials. @default 'Berth token issuer' */
+  readonly realm: string;
+  /** Private key file (PEM or JWK); unset: a random key per start (tokens die with the process). */
+  readonly signingKey: string | undefined;
+  /** PEM certificate chain of the signing key, sent as `x5c`. */
+  readonly certificate: string | undefined;
+  /** Token lifetime. @default 5 minutes */
+  readonly expirationMs: number;
+}
+
+/** `berth.auth`. */
+export interface BerthAuthConfig {
+  readonly issuer: IssuerConfig | undefined;
+  /** `berth.auth.groups`: group name → user names. */
+  readonly groups: Readonly<Record<string, readonly string[]>>;
+  /**
+   * `berth.auth.rules`; `undefined` when not configured (registry:2's behaviour: every
+   * authenticated user may do everything, anonymous callers nothing).
+   */
+  readonly rules: readonly AccessRule[] | undefined;
+}
+
+/** `berth`: Berth's own keys. */
+export interface BerthSectionConfig {
+  readonly auth: BerthAuthConfig;
 }

@@ -2,8 +2,10 @@
  * Config → storage driver → registry → HTTP(S) server, and back down again.
  *
  * Requests pass, outermost first: the request tracker (request id, access log, drain
- * bookkeeping) → `/debug/health` → the health gate (503 while a check fails, as registry:2's
- * `health.Handler`) → `GET /` (200, registry:2's `alive` handler) → the registry app.
+ * bookkeeping) → `/debug/health` → the built-in token issuer (`berth.auth.issuer.path`, which
+ * needs no storage) → the health gate (503 while a check fails, as registry:2's
+ * `health.Handler`) → `GET /` (200, registry:2's `alive` handler) → the registry app, whose
+ * access-control middleware (`auth`) runs before every `/v2/` endpoint.
  */
 import { randomBytes } from 'node:crypto';
 import { lstat, unlink } from 'node:fs/promises';
@@ -19,6 +21,7 @@ import { splitHostPort } from '../config/schema.ts';
 import type { BerthConfig } from '../config/types.ts';
 import { driverEntry } from '../drivers.ts';
 import { createLogger, type Logger, type LogSink } from '../log/logger.ts';
+import { createAccessControl } from './auth.ts';
 import { StartupError } from './errors.ts';
 import {
   HealthMonitor,
@@ -120,8 +123,12 @@ export async function startServer(
   if (config.storage.maintenance.readOnly) logger.info('read-only mode: writes are answered 405');
   if (!config.storage.redirect) logger.info('backend redirection disabled');
 
+  const accessControl = await createAccessControl(config, logger, { tls: config.http.tls !== undefined });
+  const issuer = accessControl.issuer;
+
   const app = createRegistryApp({
     registry,
+    ...(accessControl.middleware === undefined ? {} : { middleware: [accessControl.middleware] }),
     secret,
     prefix: config.http.prefix,
     ...(config.http.host === undefined ? {} : { host: config.http.host }),
@@ -149,6 +156,9 @@ export async function startServer(
   const fetch = (request: Request, env: HttpBindings): Response | Promise<Response> => {
     const target = env.incoming.url ?? '/';
     if (target === '/debug/health' || target.startsWith('/debug/health?')) return healthResponse(health);
+    if (issuer !== undefined && requestPath(target) === issuer.path) {
+      return issuer.handle(request, env.incoming.socket.remoteAddress);
+    }
     if (!health.healthy) return unavailableResponse();
     if (target === '/' || target.startsWith('/?')) return aliveResponse();
     return app.fetch(request, env);
@@ -183,7 +193,13 @@ export async function startServer(
     server = createHttpServer(serverOptions, tracker.wrap(listener));
   }
 
-  const bound = await listen(server, config.http.net, config.http.addr, 'http.addr');
+  let bound: Bound;
+  try {
+    bound = await listen(server, config.http.net, config.http.addr, 'http.addr');
+  } catch (error) {
+    await accessControl.close();
+    throw error;
+  }
   const scheme = tls === undefined ? 'http' : 'https';
   logger.info('listening', {
     addr: bound.address,
@@ -211,6 +227,7 @@ export async function startServer(
     } catch (error) {
       server.closeAllConnections();
       server.close();
+      await accessControl.close();
       throw error;
     }
   }
@@ -257,6 +274,7 @@ export async function startServer(
       }
       server.closeAllConnections();
       await closed;
+      await accessControl.close();
       if (config.http.net === 'unix') await unlink(config.http.addr).catch(() => {});
       logger.info('server stopped');
       logger.flush();
@@ -295,6 +313,12 @@ async function createDriver(config: BerthConfig, logger: Logger): Promise<Storag
     delete: config.storage.deleteEnabled,
   });
   return driver;
+}
+
+/** The path of a request target, without the query. */
+function requestPath(target: string): string {
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
 }
 
 function aliveResponse(): Response {
