@@ -45,7 +45,25 @@ export const STORAGE_DRIVERS: Readonly<Record<string, DriverEntry>> = {
   // registry:2's older name of the S3 driver.
   s3aws: notYet('s3'),
   gcs: notYet('gcs'),
-  azure: notYet('azure'),
+  azure: {
+    available: true,
+    load: async () =>
+      (await import('@berth/storage-driver-azure')).azureDriverFactory as StorageDriverFactory<unknown>,
+    parameters: [
+      'accountname',
+      'accountkey',
+      'container',
+      'connectionstring',
+      'serviceurl',
+      'realm',
+      'rootdirectory',
+      'credentials',
+      'max_retries',
+      'retry_delay',
+      'skipverify',
+      'redirectexpiry',
+    ],
+  },
 };
 
 /** Looks up a driver by its configuration key. */

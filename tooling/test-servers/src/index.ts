@@ -3,6 +3,14 @@
  * 127.0.0.1 and stop them by PID, drive them with skopeo, and build OCI image layouts on disk.
  */
 export {
+  AZURITE_ACCOUNT_KEY,
+  AZURITE_ACCOUNT_NAME,
+  type AzuriteOptions,
+  type AzuriteServer,
+  azuriteBlobEntryPoint,
+  startAzurite,
+} from './azurite.ts';
+export {
   type ArtifactSpec,
   type Descriptor,
   digestFile,
