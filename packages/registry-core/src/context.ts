@@ -1,10 +1,12 @@
+import type { Digest } from '@berth/digest';
 import type { StorageDriver } from '@berth/storage-driver';
 import { type BlobStore, createBlobStore } from './blob-store.ts';
 import { KeyedMutex } from './concurrency.ts';
 import { LruCache } from './lru.ts';
 import type { ManifestCacheEntry } from './manifest-store.ts';
+import { ReadCache } from './read-cache.ts';
 import type { ReferrersScanState } from './referrers-index.ts';
-import type { RegistryOptions } from './types.ts';
+import type { BlobDescriptor, RegistryOptions } from './types.ts';
 import type { UploadHasher } from './upload-store.ts';
 
 /** How large the in-process caches of one registry may grow. */
@@ -22,7 +24,19 @@ export interface CacheLimits {
    * scanned from its persisted record on every referrers request). @default 262144
    */
   readonly referrerScanDigests?: number;
+  /**
+   * How long a manifest revision link, a layer link or a blob's size, once read, may answer
+   * manifest and blob GET/HEAD requests from memory (see `read-cache.ts`); 0 disables it. A
+   * deletion by another replica is seen within this time; tag links are never cached.
+   * @default 1000
+   */
+  readonly readCacheTtlMs?: number;
+  /** Entries of each read cache (links; blob sizes). @default 16384 */
+  readonly readCacheEntries?: number;
 }
+
+/** {@link CacheLimits.readCacheTtlMs}'s default. */
+export const DEFAULT_READ_CACHE_TTL_MS = 1000;
 
 /**
  * What every store of one registry shares: the driver, the options, the global blob store and
@@ -43,10 +57,15 @@ export interface StoreContext {
   readonly referrerScans: LruCache<string, ReferrersScanState>;
   /** Serializes referrers scans (and manifest deletions) of one repository within this process. */
   readonly referrerLocks: KeyedMutex;
+  /** link path → digest: revision and layer links read recently (never tag links). */
+  readonly links: ReadCache<Digest>;
+  /** blob digest → descriptor of its data in the global store, read recently. */
+  readonly descriptors: ReadCache<BlobDescriptor>;
 }
 
 /** Creates the shared {@link StoreContext} for `options`. */
 export function createStoreContext(options: RegistryOptions, limits: CacheLimits = {}): StoreContext {
+  const readCacheTtl = limits.readCacheTtlMs ?? DEFAULT_READ_CACHE_TTL_MS;
   return {
     driver: options.driver,
     options,
@@ -64,5 +83,7 @@ export function createStoreContext(options: RegistryOptions, limits: CacheLimits
       weigh: (state: ReferrersScanState) => state.checked.size + state.absent.size + 1,
     }),
     referrerLocks: new KeyedMutex(),
+    links: new ReadCache({ ttlMs: readCacheTtl, maxEntries: limits.readCacheEntries ?? 16_384 }),
+    descriptors: new ReadCache({ ttlMs: readCacheTtl, maxEntries: limits.readCacheEntries ?? 16_384 }),
   };
 }

@@ -47,7 +47,12 @@ export { createSillyAccessController, type SillyAccessControllerOptions } from '
 export { BLOB_MEDIA_TYPE, type BlobStore, createBlobStore } from './blob-store.ts';
 export { listRepositories, type PurgeUploadsOptions, purgeUploads } from './catalog.ts';
 export { KeyedMutex, mapLimit } from './concurrency.ts';
-export { type CacheLimits, createStoreContext, type StoreContext } from './context.ts';
+export {
+  type CacheLimits,
+  createStoreContext,
+  DEFAULT_READ_CACHE_TTL_MS,
+  type StoreContext,
+} from './context.ts';
 export {
   ERROR_DESCRIPTORS,
   type ErrorDescriptor,
@@ -107,6 +112,7 @@ export {
 } from './manifest-store.ts';
 export { assertRepositoryName, isValidRepositoryName, isValidTag, MAX_NAME_LENGTH } from './names.ts';
 export { type PathSpec, pathFor, ROOT } from './paths.ts';
+export { ReadCache, type ReadCacheOptions } from './read-cache.ts';
 export {
   createReferrersIndex,
   REFERRERS_SCAN_CONCURRENCY,
@@ -124,6 +130,7 @@ export type {
   ManifestStore,
   Page,
   PutManifestResult,
+  ReadOptions,
   ReferrersStore,
   Registry,
   RegistryOptions,

@@ -5,7 +5,7 @@ import { RegistryError } from './errors.ts';
 import { digestParts, readLink, writeLink } from './links.ts';
 import { isValidRepositoryName } from './names.ts';
 import { pathFor } from './paths.ts';
-import type { BlobDescriptor, LinkedBlobStore } from './types.ts';
+import type { BlobDescriptor, LinkedBlobStore, ReadOptions } from './types.ts';
 
 /** The path of `digest`'s link in repository `name` (`_layers/<alg>/<hex>/link`). */
 export function layerLinkPath(name: string, digest: string): string {
@@ -23,10 +23,14 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
   const unknown = (digest: string, cause?: unknown) =>
     new RegistryError('BLOB_UNKNOWN', undefined, { digest }, { cause });
 
-  /** The descriptor when `digest` is linked in `repo` and its data exists, else undefined. */
-  const statIn = async (repo: string, digest: Digest): Promise<BlobDescriptor | undefined> => {
-    const target = await readLink(driver, layerLinkPath(repo, digest));
-    if (target !== digest) return undefined;
+  /** `digest`'s layer link in `repo`, from the read cache when `cached`. */
+  const linkOf = (repo: string, digest: Digest, cached: boolean): Promise<Digest | undefined> => {
+    const path = layerLinkPath(repo, digest);
+    return cached ? ctx.links.read(path, () => readLink(driver, path)) : readLink(driver, path);
+  };
+
+  /** The descriptor of the global blob, `undefined` when its data is gone. */
+  const descriptorOf = async (digest: Digest): Promise<BlobDescriptor | undefined> => {
     try {
       return await blobs.stat(digest);
     } catch (err) {
@@ -35,8 +39,18 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
     }
   };
 
-  const stat = async (digest: Digest): Promise<BlobDescriptor> => {
-    const descriptor = await statIn(name, digest);
+  /** The descriptor when `digest` is linked in `repo` and its data exists, else undefined. */
+  const statIn = async (
+    repo: string,
+    digest: Digest,
+    cached = false,
+  ): Promise<BlobDescriptor | undefined> => {
+    if ((await linkOf(repo, digest, cached)) !== digest) return undefined;
+    return cached ? ctx.descriptors.read(digest, () => descriptorOf(digest)) : descriptorOf(digest);
+  };
+
+  const stat = async (digest: Digest, options?: ReadOptions): Promise<BlobDescriptor> => {
+    const descriptor = await statIn(name, digest, options?.cached === true);
     if (descriptor === undefined) throw unknown(digest);
     return descriptor;
   };
@@ -44,9 +58,8 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
   return {
     stat,
 
-    async open(digest, range) {
-      const linked = await readLink(driver, layerLinkPath(name, digest));
-      if (linked !== digest) throw unknown(digest);
+    async open(digest, range, options) {
+      if ((await linkOf(name, digest, options?.cached === true)) !== digest) throw unknown(digest);
       return blobs.open(digest, range);
     },
 
@@ -73,6 +86,9 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
       } catch (err) {
         if (isPathNotFound(err)) throw unknown(digest, err);
         throw err;
+      } finally {
+        // After the deletion, so no read in flight meanwhile can put the link back in the cache.
+        ctx.links.invalidate(path);
       }
     },
   };

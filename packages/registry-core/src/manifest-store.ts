@@ -144,8 +144,14 @@ export function createManifestStore(
   /** The parsed manifest stored under `digest` (not checking the repository link). */
   const load = (digest: Digest): Promise<ManifestCacheEntry> => loadManifest(ctx, digest);
 
-  const linked = async (digest: Digest): Promise<boolean> =>
-    (await readLink(driver, revisionLinkPath(name, digest))) === digest;
+  /** Whether `digest`'s revision link is in the repository (from the read cache when `cached`). */
+  const linked = async (digest: Digest, cached = false): Promise<boolean> => {
+    const path = revisionLinkPath(name, digest);
+    const target = cached
+      ? await ctx.links.read(path, () => readLink(driver, path))
+      : await readLink(driver, path);
+    return target === digest;
+  };
 
   const exists = async (digest: Digest): Promise<boolean> => {
     if (!(await linked(digest))) return false;
@@ -184,9 +190,9 @@ export function createManifestStore(
   return {
     exists,
 
-    async get(digest) {
+    async get(digest, getOptions) {
       digestParts(digest);
-      if (!(await linked(digest))) throw manifestUnknown(digest);
+      if (!(await linked(digest, getOptions?.cached === true))) throw manifestUnknown(digest);
       const entry = await load(digest);
       const stored: StoredManifest = {
         digest,
@@ -277,6 +283,8 @@ export function createManifestStore(
           }
         }
       });
+      // After the deletion, so no read in flight meanwhile can put the link back in the cache.
+      ctx.links.invalidate(linkPath);
     },
   };
 }

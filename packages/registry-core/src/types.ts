@@ -17,15 +17,25 @@ export interface ByteRange {
   readonly end: number;
 }
 
+/** Options of the store reads that serve GET/HEAD requests. */
+export interface ReadOptions {
+  /**
+   * Whether the read may be answered from the registry's short-lived read cache (links and
+   * blob sizes read less than `readCacheTtlMs` ago; see `read-cache.ts`). Writes, and checks
+   * made on their behalf, read storage. @default false
+   */
+  readonly cached?: boolean;
+}
+
 /**
  * The blobs linked into one repository. A blob is visible in a repository only while its
  * `_layers/<alg>/<hex>/link` exists there (registry:2's access model).
  */
 export interface LinkedBlobStore {
   /** @throws {RegistryError} `BLOB_UNKNOWN` when the blob is not linked here or its data is gone. */
-  stat(digest: Digest): Promise<BlobDescriptor>;
+  stat(digest: Digest, options?: ReadOptions): Promise<BlobDescriptor>;
   /** A stream of the blob's bytes (whole or `range`). @throws `BLOB_UNKNOWN` */
-  open(digest: Digest, range?: ByteRange): Promise<Readable>;
+  open(digest: Digest, range?: ByteRange, options?: ReadOptions): Promise<Readable>;
   /** A direct URL from the storage driver, or `undefined` when it has none. */
   redirectURL(digest: Digest, method: 'GET' | 'HEAD'): Promise<string | undefined>;
   /**
@@ -102,7 +112,7 @@ export interface PutManifestResult {
 /** Manifests of one repository. */
 export interface ManifestStore {
   /** @throws {RegistryError} `MANIFEST_UNKNOWN` */
-  get(digest: Digest): Promise<StoredManifest>;
+  get(digest: Digest, options?: ReadOptions): Promise<StoredManifest>;
   exists(digest: Digest): Promise<boolean>;
   /**
    * Validates and stores a manifest, links it into the repository, indexes its `subject` and

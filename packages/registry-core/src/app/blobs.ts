@@ -39,7 +39,9 @@ export async function handleBlob(
 async function getBlob(c: Context<RegistryAppEnv>, config: AppConfig, route: BlobRoute): Promise<Response> {
   const digest = parseDigestParam(route.digest);
   const repo = config.registry.repository(route.name);
-  const descriptor = await repo.blobs.stat(digest);
+  // The layer link and the blob's size may come from the short-lived read cache
+  // (`CacheLimits.readCacheTtlMs`); the data itself is always opened from storage.
+  const descriptor = await repo.blobs.stat(digest, { cached: true });
 
   // GETs go to the driver's URL; a HEAD is answered here from the stat already made, which is
   // cheaper than a redirect and keeps `Docker-Content-Digest` for clients that check it.
@@ -90,7 +92,7 @@ async function getBlob(c: Context<RegistryAppEnv>, config: AppConfig, route: Blo
   }
   headers.set('Content-Length', String(end - start));
   if (isHead(c) || end === start) return new Response(null, { status, headers });
-  const source = await repo.blobs.open(digest, status === 206 ? { start, end } : undefined);
+  const source = await repo.blobs.open(digest, status === 206 ? { start, end } : undefined, { cached: true });
   return new Response(toWebStream(source), { status, headers });
 }
 

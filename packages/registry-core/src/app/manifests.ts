@@ -64,10 +64,12 @@ async function getManifest(
   const repo = config.registry.repository(route.name);
 
   let stored: StoredManifest;
+  // The tag link is read on every request (a tag moved by another replica is seen at once);
+  // the revision link may come from the short-lived read cache (`CacheLimits.readCacheTtlMs`).
   if (reference.kind === 'digest') {
-    stored = await repo.manifests.get(reference.digest);
+    stored = await repo.manifests.get(reference.digest, { cached: true });
   } else {
-    stored = await repo.manifests.get(await repo.tags.resolve(reference.tag));
+    stored = await repo.manifests.get(await repo.tags.resolve(reference.tag), { cached: true });
     if (stored.manifest.kind === 'docker-manifest-list') {
       const accepted = parseAccept(c.req.header('accept'));
       if (!accepted.has(MediaType.DockerManifestList)) stored = await defaultPlatformChild(repo, stored);
