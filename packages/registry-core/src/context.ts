@@ -27,8 +27,10 @@ export interface CacheLimits {
   /**
    * How long a manifest revision link, a layer link or a blob's size, once read, may answer
    * manifest and blob GET/HEAD requests from memory (see `read-cache.ts`); 0 disables it. A
-   * deletion by another replica is seen within this time; tag links are never cached.
-   * @default 1000
+   * deletion by another replica is seen within this time; tag links are never cached. Off by
+   * default: an answer "this blob exists" served from memory after `berth gc` (another process)
+   * removed the blob would let a client skip re-uploading it, and its manifest push would fail.
+   * @default 0
    */
   readonly readCacheTtlMs?: number;
   /** Entries of each read cache (links; blob sizes). @default 16384 */
@@ -36,7 +38,7 @@ export interface CacheLimits {
 }
 
 /** {@link CacheLimits.readCacheTtlMs}'s default. */
-export const DEFAULT_READ_CACHE_TTL_MS = 1000;
+export const DEFAULT_READ_CACHE_TTL_MS = 0;
 
 /**
  * What every store of one registry shares: the driver, the options, the global blob store and
