@@ -22,10 +22,34 @@ export interface MissingDriver {
 
 export type DriverEntry = AvailableDriver | MissingDriver;
 
-const notYet = (name: string): MissingDriver => ({
-  available: false,
-  reason: `the ${name} storage driver is not installed (not implemented in Berth yet)`,
-});
+/** The keys of `storage.s3` (registry:2's, plus Berth's `checksummode` and `redirectexpiry`). */
+const S3_PARAMETERS: readonly string[] = [
+  'accesskey',
+  'secretkey',
+  'sessiontoken',
+  'region',
+  'regionendpoint',
+  'forcepathstyle',
+  'bucket',
+  'rootdirectory',
+  'encrypt',
+  'keyid',
+  'secure',
+  'skipverify',
+  'v4auth',
+  'chunksize',
+  'multipartcopychunksize',
+  'multipartcopymaxconcurrency',
+  'multipartcopythresholdsize',
+  'storageclass',
+  'useragent',
+  'usedualstack',
+  'accelerate',
+  'objectacl',
+  'loglevel',
+  'checksummode',
+  'redirectexpiry',
+];
 
 /** Name → driver. */
 export const STORAGE_DRIVERS: Readonly<Record<string, DriverEntry>> = {
@@ -41,10 +65,35 @@ export const STORAGE_DRIVERS: Readonly<Record<string, DriverEntry>> = {
       (await import('@berth/storage-driver')).inMemoryDriverFactory as StorageDriverFactory<unknown>,
     parameters: [],
   },
-  s3: notYet('s3'),
+  s3: {
+    available: true,
+    load: async () =>
+      (await import('@berth/storage-driver-s3')).s3DriverFactory as StorageDriverFactory<unknown>,
+    parameters: S3_PARAMETERS,
+  },
   // registry:2's older name of the S3 driver.
-  s3aws: notYet('s3'),
-  gcs: notYet('gcs'),
+  s3aws: {
+    available: true,
+    load: async () =>
+      (await import('@berth/storage-driver-s3')).s3DriverFactory as StorageDriverFactory<unknown>,
+    parameters: S3_PARAMETERS,
+  },
+  gcs: {
+    available: true,
+    load: async () =>
+      (await import('@berth/storage-driver-gcs')).gcsDriverFactory as StorageDriverFactory<unknown>,
+    parameters: [
+      'bucket',
+      'keyfile',
+      'credentials',
+      'rootdirectory',
+      'chunksize',
+      'maxconcurrency',
+      'useragent',
+      'endpoint',
+      'redirectexpiry',
+    ],
+  },
   azure: {
     available: true,
     load: async () =>

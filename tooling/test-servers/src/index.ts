@@ -11,6 +11,13 @@ export {
   startAzurite,
 } from './azurite.ts';
 export {
+  firebaseToolsDir,
+  GCS_EMULATOR_PROJECT,
+  type GcsEmulatorOptions,
+  type GcsEmulatorServer,
+  startGcsEmulator,
+} from './gcs-emulator.ts';
+export {
   type ArtifactSpec,
   type Descriptor,
   digestFile,
@@ -38,6 +45,7 @@ export {
   type WaitForHttpOptions,
   waitForHttp,
 } from './process.ts';
+export { type RadosgwOptions, type RunningRadosgw, radosgwMissingTools, startRadosgw } from './radosgw.ts';
 export {
   berthEntryPoint,
   type ConfigFileServerOptions,
