@@ -229,6 +229,23 @@ describe('writers of the same path', () => {
     expect(await shadowEntries(root)).toEqual([]);
   });
 
+  it('writers that create and prune one directory concurrently never fail (mkdir -p racing rmdir)', async () => {
+    // Each writer creates `<pending>/dir/sub/` for its file, and its cancel or commit removes
+    // that directory when it is left empty, while the others are between their own `mkdir`
+    // and `open`. A recursive mkdir that loses this race reports ENOENT or ENOTDIR.
+    const loops = Array.from({ length: 16 }, async (_, i) => {
+      for (let round = 0; round < 40; round++) {
+        const writer = await driver.writer(`/dir/sub/f${i}`);
+        await writer.write(patternBytes(0, 16, i));
+        if (round % 2 === 0) await writer.cancel();
+        else await writer.commit();
+      }
+    });
+    await Promise.all(loops);
+    expect((await driver.list('/dir/sub')).length).toBe(16);
+    expect(await shadowEntries(root)).toEqual([]);
+  });
+
   it('a commit after the directory was deleted under the writer recreates it', async () => {
     await driver.putContent('/dir/sub/other', new Uint8Array([1]));
     const writer = await driver.writer('/dir/sub/file');

@@ -204,8 +204,8 @@ export class Disk {
 
   /**
    * Discards every pending write at or below the storage path `path`: its own pending files
-   * and the whole pending directory mirroring it; then removes the pending directories this
-   * leaves empty.
+   * and the whole pending directory mirroring it. The parent pending directory stays (see
+   * {@link pruneEmptyDirs}).
    */
   async discardPending(path: string): Promise<void> {
     const shadow = this.shadow(path);
@@ -216,7 +216,6 @@ export class Disk {
     if (own === undefined) return;
     await this.call(() => rm(shadow, { recursive: true, force: true }));
     await this.unlinkAll(own);
-    await this.pruneEmptyDirs(dirname(shadow));
   }
 
   /** A fresh temporary name (in {@link tmpRoot}) for content on its way to `absFile`. */
@@ -267,7 +266,20 @@ export class Disk {
    * directory, false when `absDir` was there already.
    */
   async ensureDir(absDir: string, sync: boolean = this.fsync): Promise<boolean> {
-    const first = await this.call(() => mkdir(absDir, { recursive: true, mode: 0o777 }));
+    let first: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        first = await this.call(() => mkdir(absDir, { recursive: true, mode: 0o777 }));
+        break;
+      } catch (err) {
+        // A recursive mkdir racing a concurrent prune of the same directories reports ENOENT
+        // (a parent it created or found vanished before the child's mkdir) or ENOTDIR (it
+        // found a component existing, then could not stat it): try again. A real file in the
+        // way keeps failing, and the last attempt reports it.
+        const code = errnoOf(err);
+        if ((code !== 'ENOTDIR' && code !== 'ENOENT') || attempt >= 8) throw err;
+      }
+    }
     if (first === undefined) return false;
     let last: string;
     if (!this.fsync) return true;
@@ -393,18 +405,23 @@ export class Disk {
   }
 
   /**
-   * Removes `absDir` and then each parent while they are empty, so a directory exists only
-   * while something is below it: in the visible tree up to (not including) the root, in the
-   * pending tree up to (not including) `#berth/pending`. `#berth`, `#berth/pending` and
-   * `#berth/tmp` themselves are kept, like the root. `rmdir` only ever removes an empty
-   * directory, so a concurrent writer's file is never lost; a writer whose directory vanishes
-   * between its `mkdir` and its `open` retries (see {@link inDir}).
+   * Removes `absDir` if it is empty. In the visible tree, then each parent while they are
+   * empty, so a directory exists only while something is below it (up to, not including, the
+   * root). In the pending tree only `absDir` itself: its parents are shared by every write of
+   * the paths beside it (all blobs of one `sha256/<xx>`, all uploads of a repository), so
+   * keeping them saves a `mkdir` chain and an `rmdir` chain per write; empty pending
+   * directories hold no data and are not visible. `#berth` and its top directories are kept,
+   * like the root. `rmdir` only ever removes an empty directory, so a concurrent writer's file
+   * is never lost; a writer whose directory vanishes between its `mkdir` and its `open`
+   * retries (see {@link inDir} and {@link ensureDir}).
    */
   async pruneEmptyDirs(absDir: string): Promise<void> {
-    let top: string;
-    if (absDir.startsWith(this.#pendingPrefix)) top = this.#pendingPrefix;
-    else if (absDir === this.#shadowRoot || absDir.startsWith(this.#shadowPrefix)) return;
-    else top = this.#prefix;
+    if (absDir.startsWith(this.#pendingPrefix)) {
+      await this.call(() => rmdir(absDir)).catch(() => {});
+      return;
+    }
+    if (absDir === this.#shadowRoot || absDir.startsWith(this.#shadowPrefix)) return;
+    const top = this.#prefix;
     for (let dir = absDir; dir.startsWith(top); dir = dirname(dir)) {
       try {
         await this.call(() => rmdir(dir));

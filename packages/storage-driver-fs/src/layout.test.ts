@@ -225,7 +225,9 @@ describe('hidden entries', () => {
     await expect(driver.stat('/dir/pending#pending-0')).rejects.toMatchObject({ code: 'INVALID_PATH' });
     await expect(driver.list('/#berth')).rejects.toMatchObject({ code: 'INVALID_PATH' });
     await open.cancel();
-    expect(await exists(join(root, '#berth/pending/only-pending'))).toBe(false);
+    // The cancelled write's own directory went with it; its parents stay (they hold nothing).
+    expect(await exists(join(root, '#berth/pending/only-pending/sub'))).toBe(false);
+    expect(await readdir(join(root, '#berth/pending/only-pending'))).toEqual([]);
     await (await driver.writer('/dir/pending', { append: true })).cancel();
     expect(await shadowEntries(root)).toEqual([]);
   });
@@ -261,8 +263,9 @@ describe('the shadow tree (#berth)', () => {
     const umask = process.umask();
     expect((await stat(join(root, 'new/dir'))).mode & 0o777).toBe(0o777 & ~umask);
     expect((await stat(join(root, 'new/dir/file'))).mode & 0o777).toBe(0o666 & ~umask);
-    // The pending tree's directories went with the pending file.
-    expect(await rawTree(join(root, '#berth'))).toEqual(['pending']);
+    // The pending file's own directory went with it; the parents stay for the next write.
+    expect(await rawTree(join(root, '#berth'))).toEqual(['pending', 'pending/new']);
+    expect(await shadowEntries(root)).toEqual([]);
   });
 
   it('delete of a directory discards the pending writes below it (purging an upload)', async () => {
@@ -345,7 +348,7 @@ describe('the shadow tree (#berth)', () => {
     expect(await readdir(join(root, '#berth', 'tmp'))).toEqual(['link#tmp-0123456789abcdef']);
   });
 
-  it('rawLeftovers (the suite hook) reports pending files, temporary files and empty pending directories', async () => {
+  it('rawLeftovers (the suite hook) reports pending files and temporary files, not empty pending directories', async () => {
     const writer = await driver.writer('/t/dir/file');
     await writer.close();
     await mkdir(join(root, '#berth', 'pending', 't', 'empty'), { recursive: true });
@@ -355,7 +358,6 @@ describe('the shadow tree (#berth)', () => {
       '/#berth/pending/t',
       '/#berth/pending/t/dir',
       expect.stringMatching(/^\/#berth\/pending\/t\/dir\/file#pending-/),
-      '/#berth/pending/t/empty',
       '/#berth/tmp/x#tmp-0',
     ]);
     expect(await rawLeftovers(root, '/other')).toEqual(['/#berth/tmp/x#tmp-0']);

@@ -176,9 +176,10 @@ describe('resuming writes across processes', () => {
       expect(writer.size).toBeGreaterThan(0);
       await writer.cancel();
       await expect(driver.writer(path, { append: true })).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
-      // Empty directories are pruned up to (not including) the pending tree's top, which
-      // stays, like the root.
-      expect(await rawTree(root)).toEqual(['#berth', '#berth/pending']);
+      // The pending file's own directory is pruned; its parent stays, empty, for the next
+      // write beside it.
+      expect(await rawTree(root)).toEqual(['#berth', '#berth/pending', '#berth/pending/uploads']);
+      expect(await shadowEntries(root)).toEqual([]);
       expect((await stat(root)).isDirectory()).toBe(true);
     });
   });

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -53,17 +53,36 @@ export async function rawTree(dir: string): Promise<string[]> {
 /**
  * Every real entry the driver keeps for the storage path `path` of the store at `root`: in the
  * visible tree (as {@link rawEntries}), in the pending tree (`#berth/pending/<path>`, its
- * `<name>#pending-…` siblings) and every temporary file (`#berth/tmp/…`, which is shared by
+ * `<name>#pending-…` siblings; empty directories there do not count) and every temporary file (`#berth/tmp/…`, which is shared by
  * all paths: none may outlive the call that made it). Paths are relative to `root`.
  */
 export async function rawLeftovers(root: string, path: string): Promise<string[]> {
   const shadow = join(root, '#berth');
-  const pending = (await rawEntries(join(shadow, 'pending'), path)).map((entry) => `/#berth/pending${entry}`);
+  const pendingRoot = join(shadow, 'pending');
+  // Empty pending directories are kept on purpose (shared by the writes of sibling paths); a
+  // pending directory counts only while it holds something.
+  const pending: string[] = [];
+  for (const entry of await rawEntries(pendingRoot, path)) {
+    const isEmptyDir = await readdir(join(pendingRoot, entry)).then(
+      (children) => children.length === 0,
+      () => false,
+    );
+    if (!isEmptyDir) pending.push(`/#berth/pending${entry}`);
+  }
   const temp = (await rawTree(join(shadow, 'tmp'))).map((entry) => `/#berth/tmp/${entry}`);
   return [...(await rawEntries(root, path)), ...pending, ...temp].sort();
 }
 
-/** Everything in the shadow tree below `root`'s `#berth`, but its kept top directories. */
+/**
+ * Every file in the shadow tree below `root`'s `#berth` (pending writes, temporary files).
+ * Directories are left out: empty pending directories are kept on purpose and hold nothing.
+ */
 export async function shadowEntries(root: string): Promise<string[]> {
-  return (await rawTree(join(root, '#berth'))).filter((entry) => entry !== 'pending' && entry !== 'tmp');
+  const shadow = join(root, '#berth');
+  const files: string[] = [];
+  for (const entry of await rawTree(shadow)) {
+    const info = await lstat(join(shadow, entry)).catch(() => undefined);
+    if (info !== undefined && !info.isDirectory()) files.push(entry);
+  }
+  return files;
 }
