@@ -1,9 +1,9 @@
 /**
- * The storage drivers the server knows, by `storage.<name>` key. Each entry imports its package
- * only when that driver is configured, so an unused cloud SDK is never loaded; nothing registers
- * itself on import.
+ * The storage drivers the server knows, by `storage.<name>` key, and the storage middlewares, by
+ * the `name` of a `middleware.storage` entry. Each entry imports its package only when it is
+ * configured, so an unused cloud SDK is never loaded; nothing registers itself on import.
  */
-import type { StorageDriverFactory } from '@berth/storage-driver';
+import type { StorageDriverFactory, StorageMiddlewareFactory } from '@berth/storage-driver';
 
 /** A driver the server can load. */
 export interface AvailableDriver {
@@ -125,4 +125,42 @@ export function availableDriverNames(): string[] {
   return Object.entries(STORAGE_DRIVERS)
     .filter(([, entry]) => entry.available)
     .map(([name]) => name);
+}
+
+/** A storage middleware the server can apply. */
+export interface AvailableMiddleware {
+  readonly available: true;
+  /** Imports the middleware's package and returns its factory. */
+  load(): Promise<StorageMiddlewareFactory<unknown>>;
+  /** The keys of the entry's `options` it reads (others get an "unknown key" warning). */
+  readonly parameters: readonly string[];
+}
+
+/** A registry:2 storage middleware Berth does not have. */
+export interface MissingMiddleware {
+  readonly available: false;
+  readonly reason: string;
+}
+
+export type MiddlewareEntry = AvailableMiddleware | MissingMiddleware;
+
+/** `middleware.storage[].name` → middleware. */
+export const STORAGE_MIDDLEWARES: Readonly<Record<string, MiddlewareEntry>> = {
+  redirect: {
+    available: true,
+    load: async () =>
+      (await import('@berth/storage-driver')).redirectMiddlewareFactory as StorageMiddlewareFactory<unknown>,
+    parameters: ['baseurl'],
+  },
+  cloudfront: {
+    available: false,
+    reason:
+      'the cloudfront storage middleware (CloudFront URLs signed with an AWS key pair) is not supported; ' +
+      'Berth refuses to start rather than send downloads around the CDN (use redirect for an unsigned CDN)',
+  },
+};
+
+/** Looks up a storage middleware by the `name` of its entry. */
+export function middlewareEntry(name: string): MiddlewareEntry | undefined {
+  return Object.hasOwn(STORAGE_MIDDLEWARES, name) ? STORAGE_MIDDLEWARES[name] : undefined;
 }

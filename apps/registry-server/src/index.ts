@@ -15,14 +15,25 @@ export type {
   LogConfig,
   LogFormatter,
   LogLevel,
+  MiddlewareConfig,
   MinimumTls,
   StorageConfig,
   StorageDriverConfig,
+  StorageMiddlewareConfig,
   TlsConfig,
   UploadPurgingConfig,
   ValidationConfig,
 } from './config/types.ts';
-export { type AvailableDriver, type DriverEntry, type MissingDriver, STORAGE_DRIVERS } from './drivers.ts';
+export {
+  type AvailableDriver,
+  type AvailableMiddleware,
+  type DriverEntry,
+  type MiddlewareEntry,
+  type MissingDriver,
+  type MissingMiddleware,
+  STORAGE_DRIVERS,
+  STORAGE_MIDDLEWARES,
+} from './drivers.ts';
 export {
   type AccessEntry,
   createLogger,

@@ -21,6 +21,12 @@ export {
   parentPath,
   ROOT_PATH,
 } from './paths.ts';
+export {
+  normalizeRedirectBaseUrl,
+  type RedirectMiddlewareOptions,
+  redirectMiddlewareFactory,
+  withRedirectMiddleware,
+} from './redirect-middleware.ts';
 export type {
   FileInfo,
   FileWriter,
@@ -29,6 +35,7 @@ export type {
   RedirectOptions,
   StorageDriver,
   StorageDriverFactory,
+  StorageMiddlewareFactory,
   WalkOptions,
   WriterOptions,
 } from './types.ts';

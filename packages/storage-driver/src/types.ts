@@ -170,3 +170,27 @@ export interface StorageDriverFactory<Options> {
   /** Creates a ready driver (already wrapped with `withBase`). */
   create(options: Options): Promise<StorageDriver>;
 }
+
+/**
+ * A storage middleware (registry:2's `middleware.storage` entries): a decorator that wraps the
+ * configured driver and changes some of its behaviour, e.g. the URLs `redirectURL` answers.
+ * Like {@link StorageDriverFactory}, explicit and free of registration side effects.
+ *
+ * @example
+ * ```ts
+ * const options = redirectMiddlewareFactory.parseParameters({ baseurl: 'https://cdn.example.com' });
+ * const wrapped = await redirectMiddlewareFactory.wrap(driver, options);
+ * ```
+ */
+export interface StorageMiddlewareFactory<Options> {
+  /** The `name` of the `middleware.storage` entry in `config.yml`. */
+  readonly name: string;
+  /**
+   * Validates the raw `options` mapping of the entry (values may be strings when they came from
+   * `REGISTRY_MIDDLEWARE_*` environment variables).
+   * @throws {InvalidParameterError} naming the offending key.
+   */
+  parseParameters(raw: Readonly<Record<string, unknown>>): Options;
+  /** Wraps `driver`; the result has the same `name` and passes through what it does not change. */
+  wrap(driver: StorageDriver, options: Options): Promise<StorageDriver>;
+}

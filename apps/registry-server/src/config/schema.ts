@@ -7,6 +7,7 @@ import { isStorageDriverError } from '@berth/storage-driver';
 import { availableDriverNames, driverEntry, STORAGE_DRIVERS } from '../drivers.ts';
 import { issuerEnabled, readAuth, readBerth } from './auth.ts';
 import { STORAGE_OPTION_KEYS } from './env.ts';
+import { readMiddleware } from './middleware.ts';
 import { isRawMap, pathKey, type RawConfig } from './raw.ts';
 import { Diagnostics, type Section, sectionOf } from './reader.ts';
 import type {
@@ -76,7 +77,6 @@ const CIPHER_SUITES: Readonly<Record<string, string>> = {
 const NOT_YET: Readonly<Record<string, string>> = {
   notifications: 'notifications are not supported yet: no events will be sent',
   redis: 'redis is not supported yet (ignored)',
-  middleware: 'middleware is not supported yet (ignored)',
   policy: 'repository class policy is not supported yet (ignored: every media type is accepted)',
   reporting: 'error reporting (bugsnag, newrelic) is not supported (ignored)',
   compatibility: 'ignored: schema1 manifests are not supported (as in registry v3)',
@@ -97,6 +97,7 @@ export async function validateConfig(raw: RawConfig): Promise<Validated> {
   checkVersion(root);
   const log = readLog(root);
   const storage = await readStorage(root);
+  const middleware = await readMiddleware(root);
   const http = readHttp(root);
   const catalogMaxEntries = positiveOr(root.section('catalog'), 'maxentries', DEFAULTS.catalogMaxEntries);
   const tagsMaxTags = positiveOr(root.section('tags'), 'maxtags', DEFAULTS.tagsMaxTags);
@@ -105,6 +106,12 @@ export async function validateConfig(raw: RawConfig): Promise<Validated> {
   const auth = readAuth(root, issuerEnabled(root));
   const berth = readBerth(root, auth);
   readProxy(root);
+  if (storage?.redirect === false && middleware.storage.some((entry) => entry.name === 'redirect')) {
+    diag.warn(
+      ['storage', 'redirect', 'disable'],
+      'blobs are served directly: the redirect storage middleware has no effect (as in registry:2)',
+    );
+  }
   for (const [key, message] of Object.entries(NOT_YET)) root.unsupported(key, message);
   root.finish();
 
@@ -115,6 +122,7 @@ export async function validateConfig(raw: RawConfig): Promise<Validated> {
     version: '0.1',
     log,
     storage,
+    middleware,
     http,
     catalogMaxEntries,
     tagsMaxTags,

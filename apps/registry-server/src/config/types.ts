@@ -34,6 +34,23 @@ export interface StorageDriverConfig {
   readonly options: unknown;
 }
 
+/** One `middleware.storage` entry that is applied. */
+export interface StorageMiddlewareConfig {
+  /** The entry's `name`, e.g. `redirect`. */
+  readonly name: string;
+  /** The entry's `options` as returned by the middleware factory's `parseParameters`. */
+  readonly options: unknown;
+}
+
+/** `middleware`. Only storage middleware is supported; `registry` and `repository` are ignored. */
+export interface MiddlewareConfig {
+  /**
+   * `middleware.storage`, without entries marked `disabled: true`: applied in order, each
+   * wrapping the driver built so far (the last entry is the outermost).
+   */
+  readonly storage: readonly StorageMiddlewareConfig[];
+}
+
 export interface UploadPurgingConfig {
   /** @default true */
   readonly enabled: boolean;
@@ -125,6 +142,8 @@ export interface BerthConfig {
   readonly version: '0.1';
   readonly log: LogConfig;
   readonly storage: StorageConfig;
+  /** `middleware` (storage middleware only). */
+  readonly middleware: MiddlewareConfig;
   readonly http: HttpConfig;
   /** `catalog.maxentries`. @default 1000 */
   readonly catalogMaxEntries: number;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -288,6 +289,45 @@ describe('close()', () => {
       sink.records().find((r) => r.msg === 'drain timeout: closing the remaining connections'),
     ).toBeDefined();
     await expect(upload.finish()).rejects.toThrow();
+  });
+});
+
+describe('middleware.storage', () => {
+  const REDIRECT = `${BASE}middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: https://cdn.example.com/reg/\n`;
+
+  async function pushBlob(server: RunningServer, content: string): Promise<string> {
+    const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    const upload = new URL(await startUpload(server.url, 'team/app'));
+    upload.searchParams.set('digest', digest);
+    const put = await send(upload.toString(), { method: 'PUT', body: content });
+    expect(put.status).toBe(201);
+    return digest;
+  }
+
+  it('redirects blob GETs to the redirect base URL joined with the storage path', async () => {
+    const { server, sink } = await start(await configOf(REDIRECT));
+    const digest = await pushBlob(server, 'hello redirect');
+    const hex = digest.slice('sha256:'.length);
+    const get = await send(`${server.url}/v2/team/app/blobs/${digest}`);
+    expect(get.status).toBe(307);
+    expect(get.headers.location).toBe(
+      `https://cdn.example.com/reg/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`,
+    );
+    // Unknown blobs stay 404: the URL is only asked for blobs the repository has.
+    const missing = await send(`${server.url}/v2/team/app/blobs/sha256:${'0'.repeat(64)}`);
+    expect(missing.status).toBe(404);
+    expect(sink.records().find((r) => r.msg === 'storage middleware applied')).toMatchObject({
+      middleware: 'redirect',
+      baseurl: 'https://cdn.example.com/reg/',
+    });
+  });
+
+  it('serves blobs directly with storage.redirect.disable', async () => {
+    const { server } = await start(await configOf(REDIRECT, { REGISTRY_STORAGE_REDIRECT_DISABLE: 'true' }));
+    const digest = await pushBlob(server, 'hello direct');
+    const get = await send(`${server.url}/v2/team/app/blobs/${digest}`);
+    expect(get.status).toBe(200);
+    expect(get.body).toBe('hello direct');
   });
 });
 

@@ -19,7 +19,7 @@ import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { formatDuration } from '../config/duration.ts';
 import { splitHostPort } from '../config/schema.ts';
 import type { BerthConfig } from '../config/types.ts';
-import { driverEntry } from '../drivers.ts';
+import { driverEntry, middlewareEntry } from '../drivers.ts';
 import { createLogger, type Logger, type LogSink } from '../log/logger.ts';
 import { createAccessControl } from './auth.ts';
 import { StartupError } from './errors.ts';
@@ -305,13 +305,25 @@ async function createDriver(config: BerthConfig, logger: Logger): Promise<Storag
   if (entry === undefined || !entry.available)
     throw new StartupError(`storage.${name}: driver not available`);
   const factory = await entry.load();
-  const driver = await factory.create(options);
+  let driver = await factory.create(options);
   const root = (options as { rootdirectory?: unknown }).rootdirectory;
   logger.info('storage driver ready', {
     driver: name,
     ...(typeof root === 'string' ? { rootdirectory: resolve(root) } : {}),
     delete: config.storage.deleteEnabled,
   });
+  // registry:2 wraps the driver in each `middleware.storage` entry, in order.
+  for (const [i, middleware] of config.middleware.storage.entries()) {
+    const known = middlewareEntry(middleware.name);
+    if (known === undefined || !known.available)
+      throw new StartupError(`middleware.storage[${i}].name: ${middleware.name} not available`);
+    driver = await (await known.load()).wrap(driver, middleware.options);
+    const baseUrl = (middleware.options as { baseUrl?: unknown }).baseUrl;
+    logger.info('storage middleware applied', {
+      middleware: middleware.name,
+      ...(typeof baseUrl === 'string' ? { baseurl: baseUrl } : {}),
+    });
+  }
   return driver;
 }
 
