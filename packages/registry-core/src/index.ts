@@ -126,6 +126,7 @@ export { createTagStore } from './tag-store.ts';
 export type {
   BlobDescriptor,
   ByteRange,
+  FinalChunk,
   LinkedBlobStore,
   ManifestStore,
   Page,

@@ -63,13 +63,22 @@ export interface Upload {
    */
   append(source: AsyncIterable<Uint8Array>, expectedStart?: number): Promise<number>;
   /**
-   * Verifies the content against `digest` and makes it a blob linked into the repository.
-   * On a mismatch rejects with `DIGEST_INVALID` and the upload stays as it was, so the client
-   * can retry. The upload is gone after success.
+   * Appends the optional final `chunk` (as {@link append}), verifies the content against
+   * `digest` and makes it a blob linked into the repository. The upload is gone after success.
+   * On a mismatch rejects with `DIGEST_INVALID`; the upload stays as it was before a chunk
+   * that carried the whole blob (the client can retry with the same location), or with the
+   * chunk appended otherwise.
    */
-  complete(digest: Digest): Promise<BlobDescriptor>;
+  complete(digest: Digest, chunk?: FinalChunk): Promise<BlobDescriptor>;
   /** Discards the upload. */
   cancel(): Promise<void>;
+}
+
+/** The chunk a completing request carries (`PUT ?digest=` with a body, or a single `POST`). */
+export interface FinalChunk {
+  readonly source: AsyncIterable<Uint8Array>;
+  /** The start of the client's `Content-Range`, checked as by {@link Upload.append}. */
+  readonly expectedStart?: number;
 }
 
 /** Upload sessions of one repository. */

@@ -1,4 +1,5 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { type Digest, digestOf } from '@berth/digest';
 import { createInMemoryDriver, type StorageDriver } from '@berth/storage-driver';
 import { createFilesystemDriver } from '@berth/storage-driver-fs';
@@ -48,7 +49,7 @@ describe('upload store (in-memory)', () => {
     registry = createRegistry({ driver });
   });
 
-  it('creates an upload the registry:2 way: startedat and a pending data write', async () => {
+  it('creates an upload the registry:2 way: startedat, and no data until the first byte', async () => {
     const before = Date.now();
     const upload = await registry.repository(NAME).uploads.create();
     expect(upload.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -59,7 +60,8 @@ describe('upload store (in-memory)', () => {
     expect(startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(new Date(startedAt)).toEqual(upload.startedAt);
     expect(upload.startedAt.getTime()).toBeGreaterThan(before - 1000);
-    // The data is a pending write: nothing visible but startedat.
+    // Nothing but startedat; the data write starts with the first byte.
+    expect(counts.writer ?? 0).toBe(0);
     expect(await filesOf(driver)).toEqual([
       pathFor({ kind: 'uploadStartedAt', name: NAME, id: upload.uuid }),
     ]);
@@ -270,6 +272,60 @@ describe('upload store (in-memory)', () => {
     );
   });
 
+  it('stores a whole blob sent with complete() straight at the blob path, verified, with no upload data', async () => {
+    const repo = registry.repository(NAME);
+    const data = randomBytes(300_000, 5);
+    const digest = digestOf(data);
+    const upload = await repo.uploads.create();
+    expect(await upload.complete(digest, { source: chunked(data, 64_000), expectedStart: 0 })).toEqual({
+      digest,
+      size: data.byteLength,
+      mediaType: 'application/octet-stream',
+    });
+    expectSameBytes(await readAll(await repo.blobs.open(digest)), data);
+    expect(await filesOf(driver, pathFor({ kind: 'repository', name: NAME }))).toEqual([
+      pathFor({ kind: 'layerLink', name: NAME, algorithm: 'sha256', encoded: digest.slice(7) }),
+    ]);
+    // One write (the blob's), no moves, no reads, no saved states.
+    expect(counts.writer).toBe(1);
+    expect(counts.move ?? 0).toBe(0);
+    expect(counts.reader ?? 0).toBe(1); // the open() above
+    expect(await codeOf(resume(registry, upload))).toBe('BLOB_UPLOAD_UNKNOWN');
+  });
+
+  it('a whole blob with the wrong digest, or whose body fails, leaves nothing and the upload empty', async () => {
+    const repo = registry.repository(NAME);
+    const data = bytes('the whole blob');
+    const digest = digestOf(data);
+    const upload = await repo.uploads.create();
+    const wrong = digestOf(bytes('something else'));
+    expect(await codeOf(upload.complete(wrong, { source: chunked(data) }))).toBe('DIGEST_INVALID');
+    await expect(
+      upload.complete(digest, { source: failingAfter(data.subarray(0, 5), new Error('client went away')) }),
+    ).rejects.toThrow('client went away');
+    expect(await codeOf(upload.complete(digest, { source: chunked(data), expectedStart: 3 }))).toBe(
+      'RANGE_INVALID',
+    );
+    expect(await filesOf(driver, pathFor({ kind: 'blobs' }))).toEqual([]);
+    const resumed = await resume(registry, upload);
+    expect(resumed.size).toBe(0);
+    expect((await resumed.complete(digest, { source: chunked(data) })).size).toBe(data.byteLength);
+    expectSameBytes(await readAll(await repo.blobs.open(digest)), data);
+  });
+
+  it('a final chunk after earlier ones is appended, then verified', async () => {
+    const repo = registry.repository(NAME);
+    const data = bytes('first part;final part');
+    const upload = await repo.uploads.create();
+    await upload.append(chunked(data.subarray(0, 11)));
+    const done = await upload.complete(digestOf(data), {
+      source: chunked(data.subarray(11)),
+      expectedStart: 11,
+    });
+    expect(done.size).toBe(data.byteLength);
+    expectSameBytes(await readAll(await repo.blobs.open(digestOf(data))), data);
+  });
+
   it('keeps the bytes that arrived when the request body fails midway', async () => {
     const repo = registry.repository(NAME);
     const upload = await repo.uploads.create();
@@ -385,6 +441,31 @@ describe('upload store across processes (filesystem driver)', () => {
     return createRegistry({ driver });
   }
   const totalReads = () => reads.counts.reduce((sum, c) => sum + (c.reader ?? 0), 0);
+
+  it('a whole blob on a session started by another process: concurrent pushes of one blob all succeed', async () => {
+    const starter = instance();
+    const data = randomBytes(2 * MiB, 21);
+    const digest = digestOf(data);
+    const uploads = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => starter.repository(`team/r${i}`).uploads.create()),
+    );
+    // Each completes on its own "process", all writing the same blob path at once.
+    await Promise.all(
+      uploads.map(async (upload) => {
+        const resumed = await resume(instance(), upload);
+        expect(resumed.size).toBe(0);
+        await resumed.complete(digest, { source: chunked(data, 100_000), expectedStart: 0 });
+      }),
+    );
+    for (let i = 0; i < 6; i++) {
+      expectSameBytes(await readAll(await starter.repository(`team/r${i}`).blobs.open(digest)), data);
+    }
+    // Nothing left of the uploads, and no pending or temporary file anywhere.
+    const leftovers = (await readdir(root, { recursive: true })).filter(
+      (entry) => entry.includes('_uploads/') || /#(pending|tmp)-/.test(entry),
+    );
+    expect(leftovers).toEqual([]);
+  });
 
   /** Splits `data` into `n` nearly equal chunks. */
   function split(data: Uint8Array, n: number): Uint8Array[] {

@@ -67,11 +67,11 @@ import {
 import { baseName, type FileWriter, isPathNotFound } from '@berth/storage-driver';
 import { BLOB_MEDIA_TYPE } from './blob-store.ts';
 import type { StoreContext } from './context.ts';
-import { RegistryError } from './errors.ts';
+import { isRegistryError, RegistryError } from './errors.ts';
 import { layerLinkPath } from './linked-blob-store.ts';
 import { digestParts, orUndefined, writeLink } from './links.ts';
 import { pathFor } from './paths.ts';
-import type { BlobDescriptor, Upload, UploadStore } from './types.ts';
+import type { BlobDescriptor, FinalChunk, Upload, UploadStore } from './types.ts';
 
 /**
  * A hasher of an upload's bytes, kept between requests in {@link StoreContext.uploadHashers}.
@@ -158,6 +158,13 @@ const FAST_TO_RESUMABLE_SPEED: Readonly<Record<Algorithm, number>> = { sha256: 6
 const UPLOAD_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
 
 const encoder = new TextEncoder();
+
+/**
+ * Upload bookkeeping need not survive a power loss: without `startedat` the client restarts the
+ * blob (the upload is unknown); without a saved hash state or digest the data is re-read.
+ * Nothing a client was told is stored lost: blobs and links are written durably.
+ */
+const SCRATCH = { durable: false } as const;
 const decoder = new TextDecoder();
 
 /** registry:2's `startedat`: RFC 3339 in UTC with whole seconds (`2006-01-02T15:04:05Z`). */
@@ -175,6 +182,10 @@ export function parseStartedAt(bytes: Uint8Array): Date | undefined {
 
 function uploadUnknown(uuid: string, cause?: unknown): RegistryError {
   return new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { uuid }, { cause });
+}
+
+function isRegistryErrorCode(err: unknown, code: string): boolean {
+  return isRegistryError(err) && err.code === code;
 }
 
 function rangeInvalid(expected: number, size: number): RegistryError {
@@ -214,7 +225,8 @@ export function createUploadStore(ctx: StoreContext, name: string): UploadStore 
         orUndefined(driver.getContent(pathFor({ kind: 'berthUploadAlgorithm', name, id: uuid }))),
         storedSize(ctx, pathFor({ kind: 'uploadData', name, id: uuid }), uuid).then(
           (value) => ({ value }),
-          (error: unknown) => ({ error }),
+          // No data yet (or any more): with `startedat` there, checked below, the upload is empty.
+          (error: unknown) => (isRegistryErrorCode(error, 'BLOB_UPLOAD_UNKNOWN') ? { value: 0 } : { error }),
         ),
       ]);
       if (startedAtBytes === undefined) throw uploadUnknown(uuid);
@@ -284,32 +296,42 @@ class StoredUpload implements Upload {
     return this.#size;
   }
 
-  /** Writes `startedat` (and the algorithm when not sha256) and starts the pending data write. */
+  /**
+   * Writes `startedat` (and the algorithm when not sha256). The data write starts with the
+   * first byte: an upload without data is empty.
+   */
   async start(): Promise<void> {
     const { driver } = this.#ctx;
     const writes: Promise<unknown>[] = [
       driver.putContent(
         pathFor({ kind: 'uploadStartedAt', name: this.name, id: this.uuid }),
         encoder.encode(formatStartedAt(this.startedAt)),
+        SCRATCH,
       ),
-      (async () => {
-        const writer = await driver.writer(this.#dataPath);
-        await writer.close();
-      })(),
     ];
     if (this.algorithm !== 'sha256') {
       writes.push(
         driver.putContent(
           pathFor({ kind: 'berthUploadAlgorithm', name: this.name, id: this.uuid }),
           encoder.encode(this.algorithm),
+          SCRATCH,
         ),
       );
     }
     await Promise.all(writes);
   }
 
-  #openWriter(): Promise<FileWriter> {
-    return openData(this.#ctx, this.#dataPath, this.uuid);
+  /**
+   * Opens the data for appending at `size` bytes; for an empty upload without data yet, a new
+   * write.
+   */
+  async #openWriter(size: number): Promise<FileWriter> {
+    try {
+      return await openData(this.#ctx, this.#dataPath, this.uuid);
+    } catch (err) {
+      if (size !== 0 || !isRegistryErrorCode(err, 'BLOB_UPLOAD_UNKNOWN')) throw err;
+      return this.#ctx.driver.writer(this.#dataPath);
+    }
   }
 
   append(source: AsyncIterable<Uint8Array>, expectedStart?: number): Promise<number> {
@@ -333,7 +355,7 @@ class StoredUpload implements Upload {
     let writer: FileWriter;
     try {
       hasher = await this.#acquireHasher(start);
-      writer = await this.#openWriter();
+      writer = await this.#openWriter(start);
     } catch (err) {
       await chunks.return?.().catch(() => {});
       throw err;
@@ -393,11 +415,12 @@ class StoredUpload implements Upload {
     try {
       const state = hasher.save();
       if (state !== undefined) {
-        await driver.putContent(pathFor({ kind: 'berthHashState', ...common }), state);
+        await driver.putContent(pathFor({ kind: 'berthHashState', ...common }), state, SCRATCH);
       } else {
         await driver.putContent(
           pathFor({ kind: 'berthUploadDigest', ...common }),
           encoder.encode(await hasher.peek()),
+          SCRATCH,
         );
       }
     } catch {
@@ -458,7 +481,7 @@ class StoredUpload implements Upload {
     const { driver } = this.#ctx;
     const info = await orUndefined(driver.stat(this.#dataPath));
     if (info !== undefined && !info.isDir && info.size === size) return;
-    const writer = await this.#openWriter();
+    const writer = await this.#openWriter(size);
     if (writer.size !== size) {
       await writer.close();
       throw rangeInvalid(size, writer.size);
@@ -487,8 +510,80 @@ class StoredUpload implements Upload {
     }
   }
 
-  complete(digest: Digest): Promise<BlobDescriptor> {
-    return this.#ctx.uploadLocks.run(this.#key, () => this.#complete(digest));
+  complete(digest: Digest, chunk?: FinalChunk): Promise<BlobDescriptor> {
+    return this.#ctx.uploadLocks.run(this.#key, async () => {
+      if (chunk !== undefined) {
+        const start = this.#size;
+        if (chunk.expectedStart !== undefined && chunk.expectedStart !== start) {
+          throw rangeInvalid(chunk.expectedStart, start);
+        }
+        if (start === 0) {
+          const whole = await this.#storeWhole(chunk.source, digest);
+          if (whole !== undefined) return whole;
+        } else {
+          await this.#append(chunk.source, chunk.expectedStart);
+        }
+      }
+      return this.#complete(digest);
+    });
+  }
+
+  /**
+   * The whole blob in one request (a monolithic `PUT`, or a single `POST`), on an empty upload:
+   * the bytes go straight to a write of the blob's own path, hashed on the way, and are
+   * committed there only once the digest matches; nothing is stored in the upload, so no copy
+   * or rename of the data, no saved hash state and no `startedat` reads follow. On a mismatch
+   * or a failed stream the write is discarded and the upload stays empty, so the client can
+   * retry with the same location. Concurrent pushes of the same blob each write their own
+   * pending copy; the commits replace the file with identical, verified bytes.
+   *
+   * `undefined` when the body was empty: the caller completes the empty upload as usual.
+   */
+  async #storeWhole(source: AsyncIterable<Uint8Array>, digest: Digest): Promise<BlobDescriptor | undefined> {
+    const { algorithm, encoded } = digestParts(digest);
+    const { driver } = this.#ctx;
+    const chunks = source[Symbol.asyncIterator]();
+    let next: IteratorResult<Uint8Array>;
+    do {
+      next = await chunks.next();
+    } while (!next.done && next.value.byteLength === 0);
+    if (next.done) return undefined;
+
+    const hash = createHash(algorithm);
+    let size = 0;
+    let writer: FileWriter;
+    try {
+      writer = await driver.writer(pathFor({ kind: 'blobData', algorithm, encoded }));
+    } catch (err) {
+      await chunks.return?.().catch(() => {});
+      throw err;
+    }
+    try {
+      while (!next.done) {
+        const chunk = next.value;
+        const written = writer.write(chunk);
+        hash.update(chunk);
+        size += chunk.byteLength;
+        await written;
+        next = await chunks.next();
+      }
+    } catch (err) {
+      await chunks.return?.().catch(() => {});
+      await writer.cancel().catch(() => {});
+      throw err;
+    }
+    const actual = `${algorithm}:${hash.digest('hex')}` as Digest;
+    if (actual !== digest) {
+      await writer.cancel().catch(() => {});
+      throw new RegistryError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${digest}`, {
+        digest,
+        size,
+      });
+    }
+    await writer.commit();
+    await writeLink(driver, layerLinkPath(this.name, digest), digest);
+    await this.#remove();
+    return { digest, size, mediaType: BLOB_MEDIA_TYPE };
   }
 
   async #complete(digest: Digest): Promise<BlobDescriptor> {
@@ -564,6 +659,7 @@ class StoredUpload implements Upload {
       await this.#ctx.driver.putContent(
         pathFor({ kind: 'berthUploadDigest', name: this.name, id: this.uuid, algorithm, offset: size }),
         encoder.encode(digest),
+        SCRATCH,
       );
     } catch {
       // best effort, as in #persist

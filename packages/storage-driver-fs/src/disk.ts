@@ -318,8 +318,10 @@ export class Disk {
    * there, which is as atomic; `source` is then removed.
    *
    * Any failure leaves `source` in place and removes the directories it created.
+   *
+   * `sync: false` (a non-durable `putContent`) skips the directory fsyncs.
    */
-  async publish(source: string, target: string): Promise<boolean> {
+  async publish(source: string, target: string, sync: boolean = this.fsync): Promise<boolean> {
     const dir = dirname(target);
     let created = false;
     try {
@@ -339,7 +341,7 @@ export class Disk {
         // ENOENT: the target's directory is missing (not created yet, or removed by a
         // concurrent cleanup since), or the source is gone. Only when the directory turns
         // out to be there already is it worth asking which.
-        if (await this.ensureDir(dir)) created = true;
+        if (await this.ensureDir(dir, sync)) created = true;
         else if (!(await this.exists(source))) {
           if (created) await this.pruneEmptyDirs(dir);
           return false;
@@ -349,7 +351,7 @@ export class Disk {
       if (created) await this.pruneEmptyDirs(dir).catch(() => {});
       throw err;
     }
-    if (this.fsync) await this.syncDir(dir);
+    if (this.fsync && sync) await this.syncDir(dir);
     return true;
   }
 

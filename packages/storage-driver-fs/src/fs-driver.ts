@@ -10,6 +10,7 @@ import {
   isWithin,
   joinPath,
   type OperationOptions,
+  type PutContentOptions,
   pathNotFound,
   type ReaderOptions,
   ROOT_PATH,
@@ -110,20 +111,21 @@ export class FsDriver implements StorageDriver {
     }
   }
 
-  async putContent(path: string, content: Uint8Array, options?: OperationOptions): Promise<void> {
+  async putContent(path: string, content: Uint8Array, options?: PutContentOptions): Promise<void> {
     const disk = this.#disk;
     const target = disk.abs(path);
     const temp = disk.tempPath(target);
+    const sync = disk.fsync && options?.durable !== false;
     try {
       await disk.inDir(
         temp,
         () =>
           disk.call(() =>
-            writeFile(temp, content, { flag: 'wx', mode: 0o666, flush: disk.fsync, signal: options?.signal }),
+            writeFile(temp, content, { flag: 'wx', mode: 0o666, flush: sync, signal: options?.signal }),
           ),
         false,
       );
-      if (!(await disk.publish(temp, target))) throw disk.tempVanished(temp);
+      if (!(await disk.publish(temp, target, sync))) throw disk.tempVanished(temp);
     } catch (err) {
       await disk.call(() => unlink(temp)).catch(() => {});
       throw err;

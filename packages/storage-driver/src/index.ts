@@ -31,6 +31,7 @@ export type {
   FileInfo,
   FileWriter,
   OperationOptions,
+  PutContentOptions,
   ReaderOptions,
   RedirectOptions,
   StorageDriver,

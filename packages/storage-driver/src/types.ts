@@ -18,6 +18,18 @@ export interface OperationOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link StorageDriver.putContent}. */
+export interface PutContentOptions extends OperationOptions {
+  /**
+   * `false` for scratch state whose loss in a crash costs at most a retry (an upload's start
+   * time, a saved hash state): the driver may skip what makes the write survive a power loss
+   * (the filesystem driver's fsyncs). The write stays atomic either way. Drivers whose writes
+   * are durable anyway ignore it.
+   * @default true
+   */
+  durable?: boolean;
+}
+
 /** Options of {@link StorageDriver.reader}. */
 export interface ReaderOptions extends OperationOptions {
   /**
@@ -105,7 +117,7 @@ export interface StorageDriver {
   getContent(path: string, options?: OperationOptions): Promise<Uint8Array>;
 
   /** Atomically replaces the file at `path` with `content`, creating parent directories. */
-  putContent(path: string, content: Uint8Array, options?: OperationOptions): Promise<void>;
+  putContent(path: string, content: Uint8Array, options?: PutContentOptions): Promise<void>;
 
   /**
    * Opens a stream of the file's bytes from `offset`. Rejects (rather than erroring the stream)

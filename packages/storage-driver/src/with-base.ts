@@ -5,6 +5,7 @@ import type {
   FileInfo,
   FileWriter,
   OperationOptions,
+  PutContentOptions,
   ReaderOptions,
   RedirectOptions,
   StorageDriver,
@@ -173,7 +174,7 @@ export function withBase(driver: StorageDriver, options: BaseOptions = {}): Stor
         return driver.getContent(path, opts);
       });
     },
-    putContent(path: string, content: Uint8Array, opts?: OperationOptions): Promise<void> {
+    putContent(path: string, content: Uint8Array, opts?: PutContentOptions): Promise<void> {
       return call('putContent', path, opts, () => {
         assertValidPath(path);
         return driver.putContent(path, content, opts);

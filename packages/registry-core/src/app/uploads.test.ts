@@ -1,6 +1,7 @@
 import { digestOf } from '@berth/digest';
 import { createInMemoryDriver } from '@berth/storage-driver';
 import { describe, expect, it } from 'vitest';
+import { pathFor } from '../paths.ts';
 import {
   type App,
   blob,
@@ -428,21 +429,28 @@ describe('PUT digest errors', () => {
     expect(await getBlob(app, digest)).toBe('payload');
   });
 
-  it('a monolithic PUT with a mismatching digest keeps the bytes; completing the same session with the right digest works', async () => {
-    const { app } = setup();
+  it('a monolithic PUT with a mismatching digest leaves the session empty, and nothing at the blob path; the same PUT with the right digest works', async () => {
+    const { app, driver } = setup();
     const { bytes, digest } = blob('mono');
+    const wrongDigest = blob('x').digest;
     const location = await startUpload(app, NAME);
-    const wrong = await app.request(withQuery(location, `digest=${blob('x').digest}`), {
+    const wrong = await app.request(withQuery(location, `digest=${wrongDigest}`), {
       method: 'PUT',
       body: bytes,
     });
     await expectError(wrong, 400, 'DIGEST_INVALID');
     const st = await status(app, location);
-    expect(st.headers.get('range')).toBe('0-3');
-    const ok = await app.request(withQuery(pathOf(st.headers.get('location')), `digest=${digest}`), {
-      method: 'PUT',
-    });
+    expect(st.headers.get('range')).toBe('0-0');
+    for (const d of [digest, wrongDigest]) {
+      const [algorithm, encoded] = d.split(':') as ['sha256', string];
+      await expect(driver.stat(pathFor({ kind: 'blobData', algorithm, encoded }))).rejects.toMatchObject({
+        code: 'PATH_NOT_FOUND',
+      });
+    }
+    const ok = await app.request(withQuery(location, `digest=${digest}`), { method: 'PUT', body: bytes });
     expect(ok.status).toBe(201);
+    const pulled = await app.request(`/v2/${NAME}/blobs/${digest}`);
+    expect(new Uint8Array(await pulled.arrayBuffer())).toEqual(bytes);
   });
 });
 

@@ -133,11 +133,11 @@ async function startUpload(
 
   // Single POST: the whole blob is the body.
   try {
-    const size = await upload.append(requestBody(c));
-    if (size === 0 && digest !== digestOf(new Uint8Array(0), algorithm)) {
+    const body = await nonEmpty(requestBody(c));
+    if (body === undefined && digest !== digestOf(new Uint8Array(0), algorithm)) {
       return uploadResponse(c, config, repo, upload, 202);
     }
-    const descriptor = await upload.complete(digest);
+    const descriptor = await upload.complete(digest, body === undefined ? undefined : { source: body });
     return blobCreated(c, config, repo, descriptor.digest);
   } catch (err) {
     // The client holds no location for this session, so nothing could ever resume it.
@@ -280,12 +280,44 @@ async function completeUpload(
     throw new RegistryError('DIGEST_INVALID', 'digest missing', { digest: '' });
   }
   const digest = parseDigestParam(digestParam);
-  if (hasRequestBody(c)) {
-    const start = chunkStart(c, upload, state);
-    await upload.append(requestBody(c), start);
-  }
-  const descriptor = await upload.complete(digest);
+  const chunk = hasRequestBody(c)
+    ? { source: requestBody(c), expectedStart: chunkStart(c, upload, state) }
+    : undefined;
+  const descriptor = await upload.complete(digest, chunk);
   return blobCreated(c, config, repo, descriptor.digest);
+}
+
+/**
+ * `source` when it yields at least one byte (as an iterable that starts with the bytes read
+ * to find out), else `undefined` once it has ended.
+ */
+async function nonEmpty(source: AsyncIterable<Uint8Array>): Promise<AsyncIterable<Uint8Array> | undefined> {
+  const iterator = source[Symbol.asyncIterator]();
+  let first: IteratorResult<Uint8Array>;
+  do {
+    first = await iterator.next();
+  } while (!first.done && first.value.byteLength === 0);
+  if (first.done) return undefined;
+  const head = first.value;
+  return {
+    async *[Symbol.asyncIterator]() {
+      let ended = false;
+      try {
+        yield head;
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) {
+            ended = true;
+            return;
+          }
+          yield next.value;
+        }
+      } finally {
+        // A consumer that stops early stops the source too, as it would iterating it directly.
+        if (!ended) await iterator.return?.();
+      }
+    },
+  };
 }
 
 /** `201 Created` for a blob now in the repository (upload completed or mounted). */

@@ -14,6 +14,19 @@ export const contentTests: SuiteGroup = group('content', 'getContent / putConten
     },
   ],
   [
+    'not-durable',
+    'putContent with durable: false stores, replaces and creates directories like any other write',
+    async ({ driver, path }) => {
+      const p = path('scratch/deep/file');
+      await driver.putContent(p, text('first'), { durable: false });
+      expectBytes(await driver.getContent(p), text('first'));
+      await driver.putContent(p, text('second, longer'), { durable: false });
+      expectBytes(await driver.getContent(p), text('second, longer'));
+      expect(await driver.list(path('scratch/deep'))).toEqual([p]);
+      await driver.delete(path('scratch'));
+    },
+  ],
+  [
     'empty',
     'stores and returns empty content',
     async ({ driver, path }) => {
