@@ -14,6 +14,7 @@ import { mapLimit } from './concurrency.ts';
 import type { StoreContext } from './context.ts';
 import { RegistryError, type RegistryErrorEntry } from './errors.ts';
 import { digestParts, readLink, referrerLinkPath, revisionLinkPath, writeLink } from './links.ts';
+import { writeTagCurrent, writeTagIndexEntry } from './tag-store.ts';
 import { loadManifest, manifestUnknown } from './manifest-load.ts';
 import { isValidTag } from './names.ts';
 import { createReferrersIndex, type ReferrersIndex } from './referrers-index.ts';
@@ -240,16 +241,22 @@ export function createManifestStore(
 
       // Content first, then the links that make it visible: a crash leaves at worst an
       // unreferenced blob for GC.
+      // The links that do not point anything at the manifest yet (its revision link, the
+      // referrer link, the tags' history entries) are written together; the tags' current
+      // links, which make it resolvable by tag, only once the revision link is there.
       await blobs.putContent(digest, bytes);
       ctx.manifests.set(digest, { bytes, manifest, mediaType: manifest.mediaType });
-      await writeLink(driver, revisionLinkPath(name, digest), digest);
       const subject = subjectOf(manifest);
       const subjectDigest = subject === undefined ? undefined : digestParts(subject.digest).digest;
-      if (subjectDigest !== undefined) {
-        await writeLink(driver, referrerLinkPath(name, subjectDigest, digest), digest);
-      }
+      await Promise.all([
+        writeLink(driver, revisionLinkPath(name, digest), digest),
+        subjectDigest === undefined
+          ? undefined
+          : writeLink(driver, referrerLinkPath(name, subjectDigest, digest), digest),
+        ...tags.map((tag) => writeTagIndexEntry(driver, name, tag, digest)),
+      ]);
       referrers.noteChecked(digest);
-      for (const tag of tags) await deps.tags.set(tag, digest);
+      await Promise.all(tags.map((tag) => writeTagCurrent(driver, name, tag, digest)));
       return subjectDigest === undefined ? { digest, tags } : { digest, subject: subjectDigest, tags };
     },
 

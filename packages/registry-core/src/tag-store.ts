@@ -1,5 +1,5 @@
 import type { Digest } from '@berth/digest';
-import { baseName, isPathNotFound } from '@berth/storage-driver';
+import { baseName, isPathNotFound, type StorageDriver } from '@berth/storage-driver';
 import { mapLimit } from './concurrency.ts';
 import type { StoreContext } from './context.ts';
 import { RegistryError } from './errors.ts';
@@ -71,10 +71,9 @@ export function createTagStore(ctx: StoreContext, name: string): TagStore {
       if (!isValidTag(tag)) {
         throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(tag)}`, { tag });
       }
-      const { algorithm, encoded } = digestParts(digest);
       // registry:2's order: the index entry first, then the current link.
-      await writeLink(driver, pathFor({ kind: 'tagIndexEntryLink', name, tag, algorithm, encoded }), digest);
-      await writeLink(driver, pathFor({ kind: 'tagCurrentLink', name, tag }), digest);
+      await writeTagIndexEntry(driver, name, tag, digest);
+      await writeTagCurrent(driver, name, tag, digest);
     },
 
     async delete(tag) {
@@ -99,4 +98,23 @@ export function createTagStore(ctx: StoreContext, name: string): TagStore {
       return tags.filter((_, i) => current[i] === digest);
     },
   };
+}
+
+/**
+ * Writes the tag's index entry for `digest` (`tags/<tag>/index/<alg>/<hex>/link`), the history
+ * registry:2 keeps. Tag and digest are validated by the caller.
+ */
+export async function writeTagIndexEntry(
+  driver: StorageDriver,
+  name: string,
+  tag: string,
+  digest: Digest,
+): Promise<void> {
+  const { algorithm, encoded } = digestParts(digest);
+  await writeLink(driver, pathFor({ kind: 'tagIndexEntryLink', name, tag, algorithm, encoded }), digest);
+}
+
+/** Points the tag at `digest` (`tags/<tag>/current/link`): what makes the tag resolve to it. */
+export async function writeTagCurrent(driver: StorageDriver, name: string, tag: string, digest: Digest): Promise<void> {
+  await writeLink(driver, pathFor({ kind: 'tagCurrentLink', name, tag }), digest);
 }

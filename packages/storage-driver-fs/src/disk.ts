@@ -286,13 +286,15 @@ export class Disk {
     if (sync) last = absDir;
     else if (first === this.root || this.#prefix.startsWith(first + sep)) last = this.root;
     else return true;
-    // Each directory created lives as an entry in its parent: sync those parents, top down.
+    // Each directory created lives as an entry in its parent: sync those parents.
     const parents: string[] = [];
     for (let dir = last; ; dir = dirname(dir)) {
       parents.push(dirname(dir));
       if (dir === first || dirname(dir) === dir) break;
     }
-    for (const parent of parents.reverse()) await this.syncDir(parent);
+    // Together: concurrent fsyncs share the filesystem's journal commits, so the chain costs
+    // about one fsync of latency, not one per level. All complete before the caller renames.
+    await Promise.all(parents.map((parent) => this.syncDir(parent)));
     return true;
   }
 
