@@ -14,10 +14,10 @@ import { mapLimit } from './concurrency.ts';
 import type { StoreContext } from './context.ts';
 import { RegistryError, type RegistryErrorEntry } from './errors.ts';
 import { digestParts, readLink, referrerLinkPath, revisionLinkPath, writeLink } from './links.ts';
-import { writeTagCurrent, writeTagIndexEntry } from './tag-store.ts';
 import { loadManifest, manifestUnknown } from './manifest-load.ts';
 import { isValidTag } from './names.ts';
 import { createReferrersIndex, type ReferrersIndex } from './referrers-index.ts';
+import { writeTagCurrent, writeTagIndexEntry } from './tag-store.ts';
 import type { LinkedBlobStore, ManifestStore, RegistryOptions, StoredManifest, TagStore } from './types.ts';
 
 /** A parsed manifest in the registry's in-process cache (keyed by digest). */

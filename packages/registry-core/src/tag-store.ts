@@ -51,10 +51,9 @@ export function createTagStore(ctx: StoreContext, name: string): TagStore {
       }
       return [];
     }
-    return children
-      .map(baseName)
-      .filter(isValidTag)
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // `list` returns siblings in name order already (the driver contract), so the tags are
+    // in registry:2's lexical order as they come.
+    return children.map(baseName).filter(isValidTag);
   };
 
   return {
@@ -115,6 +114,11 @@ export async function writeTagIndexEntry(
 }
 
 /** Points the tag at `digest` (`tags/<tag>/current/link`): what makes the tag resolve to it. */
-export async function writeTagCurrent(driver: StorageDriver, name: string, tag: string, digest: Digest): Promise<void> {
+export async function writeTagCurrent(
+  driver: StorageDriver,
+  name: string,
+  tag: string,
+  digest: Digest,
+): Promise<void> {
   await writeLink(driver, pathFor({ kind: 'tagCurrentLink', name, tag }), digest);
 }

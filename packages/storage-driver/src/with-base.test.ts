@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { isStorageDriverError, pathNotFound, StorageDriverError } from './errors.ts';
+import { comparePaths } from './paths.ts';
 import type { FileInfo, FileWriter, StorageDriver } from './types.ts';
 import { type OperationEvent, toStorageDriverError, withBase } from './with-base.ts';
 
@@ -198,6 +199,20 @@ describe('withBase list', () => {
   it('sorts children by comparePaths', async () => {
     const driver = withBase(stubDriver().inner);
     expect(await driver.list('/')).toEqual(['/a', '/a-b', '/a.b', '/b']);
+  });
+
+  it('sorts the children of a deep directory like comparePaths, names with characters below / included', async () => {
+    const parent = '/docker/registry/v2/repositories/team/app/_manifests/tags';
+    const names = ['v1.10', 'v1-rc', 'v1', 'v1.9', 'v1_0', 'V2', 'v10', 'a', '0', 'v1.9.1', 'latest'];
+    const children = names.map((n) => `${parent}/${n}`);
+    const driver = withBase(stubDriver({ list: vi.fn(async () => [...children]) }).inner);
+    expect(await driver.list(parent)).toEqual([...children].sort(comparePaths));
+  });
+
+  it('falls back to comparePaths for a listing that is not the children of one directory', async () => {
+    const mixed = ['/a.b', '/a/c', '/a/b', '/a'];
+    const driver = withBase(stubDriver({ list: vi.fn(async () => [...mixed]) }).inner);
+    expect(await driver.list('/')).toEqual(['/a', '/a/b', '/a/c', '/a.b']);
   });
 });
 

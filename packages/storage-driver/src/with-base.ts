@@ -205,8 +205,7 @@ export function withBase(driver: StorageDriver, options: BaseOptions = {}): Stor
     list(path: string, opts?: OperationOptions): Promise<string[]> {
       return call('list', path, opts, async () => {
         assertValidPath(path, true);
-        const children = await driver.list(path, opts);
-        return children.sort(comparePaths);
+        return sortChildren(await driver.list(path, opts));
       });
     },
     move(source: string, destination: string, opts?: OperationOptions): Promise<void> {
@@ -252,4 +251,22 @@ async function* walkWithBase(
   } catch (err) {
     throw toStorageDriverError(err, name, path);
   }
+}
+
+/**
+ * Sorts the children of one directory into {@link comparePaths} order. They all share the
+ * parent's path and a `/`, and names hold no `/`, so comparing whole strings by code unit gives
+ * the same order as `comparePaths` (a name that is a prefix of another sorts first either way):
+ * the plain comparison, much cheaper for long shared prefixes, is enough. Checked first, so a
+ * driver returning anything else (mixed parents) still gets the full comparison.
+ */
+function sortChildren(children: string[]): string[] {
+  const first = children[0];
+  if (first === undefined) return children;
+  const parentEnd = first.lastIndexOf('/') + 1;
+  const parent = first.slice(0, parentEnd);
+  for (const child of children) {
+    if (!child.startsWith(parent) || child.indexOf('/', parentEnd) !== -1) return children.sort(comparePaths);
+  }
+  return children.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
