@@ -6,7 +6,7 @@ import { LruCache } from './lru.ts';
 import type { ManifestCacheEntry } from './manifest-store.ts';
 import { ReadCache } from './read-cache.ts';
 import type { ReferrersScanState } from './referrers-index.ts';
-import type { BlobDescriptor, RegistryOptions } from './types.ts';
+import type { BlobDescriptor, Page, RegistryOptions } from './types.ts';
 import type { UploadHasher } from './upload-store.ts';
 
 /** How large the in-process caches of one registry may grow. */
@@ -35,10 +35,23 @@ export interface CacheLimits {
   readonly readCacheTtlMs?: number;
   /** Entries of each read cache (links; blob sizes). @default 16384 */
   readonly readCacheEntries?: number;
+  /**
+   * How long a `_catalog` page, once walked, may be answered from memory; 0 disables it. A
+   * manifest push or delete through this process forgets every page at once; a repository
+   * created or removed by another replica (or registry:2 on the same storage) shows within
+   * this time. The catalog decides nothing else: no push, pull or GC reads it.
+   * @default 1000
+   */
+  readonly catalogTtlMs?: number;
+  /** `_catalog` pages kept (one per `n` and `last`). @default 64 */
+  readonly catalogPages?: number;
 }
 
 /** {@link CacheLimits.readCacheTtlMs}'s default. */
 export const DEFAULT_READ_CACHE_TTL_MS = 0;
+
+/** {@link CacheLimits.catalogTtlMs}'s default. */
+export const DEFAULT_CATALOG_TTL_MS = 1000;
 
 /**
  * What every store of one registry shares: the driver, the options, the global blob store and
@@ -63,6 +76,8 @@ export interface StoreContext {
   readonly links: ReadCache<Digest>;
   /** blob digest → descriptor of its data in the global store, read recently. */
   readonly descriptors: ReadCache<BlobDescriptor>;
+  /** `<n>/<last>` → a `_catalog` page walked recently. */
+  readonly catalog: ReadCache<Page<string>>;
 }
 
 /** Creates the shared {@link StoreContext} for `options`. */
@@ -87,5 +102,9 @@ export function createStoreContext(options: RegistryOptions, limits: CacheLimits
     referrerLocks: new KeyedMutex(),
     links: new ReadCache({ ttlMs: readCacheTtl, maxEntries: limits.readCacheEntries ?? 16_384 }),
     descriptors: new ReadCache({ ttlMs: readCacheTtl, maxEntries: limits.readCacheEntries ?? 16_384 }),
+    catalog: new ReadCache({
+      ttlMs: limits.catalogTtlMs ?? DEFAULT_CATALOG_TTL_MS,
+      maxEntries: limits.catalogPages ?? 64,
+    }),
   };
 }

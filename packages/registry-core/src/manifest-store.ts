@@ -256,6 +256,8 @@ export function createManifestStore(
         ...tags.map((tag) => writeTagIndexEntry(driver, name, tag, digest)),
       ]);
       referrers.noteChecked(digest);
+      // The repository may be new: no cached `_catalog` page may miss it from now on.
+      ctx.catalog.clear();
       await Promise.all(tags.map((tag) => writeTagCurrent(driver, name, tag, digest)));
       return subjectDigest === undefined ? { digest, tags } : { digest, subject: subjectDigest, tags };
     },
@@ -292,6 +294,8 @@ export function createManifestStore(
       });
       // After the deletion, so no read in flight meanwhile can put the link back in the cache.
       ctx.links.invalidate(linkPath);
+      // The repository may have lost its last manifest (and so its place in `_catalog`).
+      ctx.catalog.clear();
     },
   };
 }

@@ -6,7 +6,7 @@ import { assertRepositoryName } from './names.ts';
 import { createReferrersIndex } from './referrers-index.ts';
 import { createReferrersStore } from './referrers-store.ts';
 import { createTagStore } from './tag-store.ts';
-import type { Registry, RegistryOptions, Repository } from './types.ts';
+import type { Page, Registry, RegistryOptions, Repository } from './types.ts';
 import { createUploadStore } from './upload-store.ts';
 
 /**
@@ -47,7 +47,9 @@ export function createRegistry(options: RegistryOptions, limits?: CacheLimits): 
     },
 
     catalog(page) {
-      return listRepositories(ctx.driver, page);
+      const key = `${page.n}/${page.last ?? ''}`;
+      // `read` keeps no `undefined`; a page is never undefined.
+      return ctx.catalog.read(key, () => listRepositories(ctx.driver, page)) as Promise<Page<string>>;
     },
 
     purgeUploads(purge) {
