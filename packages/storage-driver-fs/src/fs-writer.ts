@@ -36,6 +36,13 @@ export class FsWriter implements FileWriter {
   #position: number;
   #buffer: Buffer | undefined;
   #buffered = 0;
+  /**
+   * The write of the previous full buffer, not yet awaited: the next buffer fills (the request
+   * keeps streaming, the hash keeps running) while it reaches the file. At most one is in
+   * flight, so writes land in order; its buffer comes back as `#spare`.
+   */
+  #inflight: Promise<void> | undefined;
+  #spare: Buffer | undefined;
   /** Set when a write failed: the buffer's bytes are then not known to be on disk. */
   #failure: { error: unknown } | undefined;
 
@@ -62,15 +69,17 @@ export class FsWriter implements FileWriter {
       while (offset < length) {
         if (this.#buffered === 0 && length - offset >= WRITE_BUFFER_SIZE) {
           // Big enough to be worth its own syscall: no copy.
+          await this.#settle();
           await this.#writeAt(handle, offset === 0 ? chunk : chunk.subarray(offset));
           break;
         }
-        this.#buffer ??= Buffer.allocUnsafeSlow(WRITE_BUFFER_SIZE);
+        this.#buffer ??= this.#spare ?? Buffer.allocUnsafeSlow(WRITE_BUFFER_SIZE);
+        this.#spare = undefined;
         const n = Math.min(WRITE_BUFFER_SIZE - this.#buffered, length - offset);
         this.#buffer.set(n === length ? chunk : chunk.subarray(offset, offset + n), this.#buffered);
         this.#buffered += n;
         offset += n;
-        if (this.#buffered === WRITE_BUFFER_SIZE) await this.#flush(handle);
+        if (this.#buffered === WRITE_BUFFER_SIZE) await this.#flush(handle, false);
       }
       this.#size += length;
     } catch (error) {
@@ -86,7 +95,10 @@ export class FsWriter implements FileWriter {
     try {
       if (!this.#failure) await this.#flush(handle);
     } finally {
+      await this.#inflight;
+      this.#inflight = undefined;
       this.#buffer = undefined;
+      this.#spare = undefined;
       await this.#disk.call(() => handle.close());
     }
   }
@@ -105,7 +117,10 @@ export class FsWriter implements FileWriter {
       // leaves the write pending and resumable.
       if (!(await disk.publish(this.#pending, this.#target))) await this.#commitCopy(handle);
     } finally {
+      await this.#inflight;
+      this.#inflight = undefined;
       this.#buffer = undefined;
+      this.#spare = undefined;
       await disk.call(() => handle.close());
     }
     // The pending directory the file left is not fsynced: like every removal (cancel, delete),
@@ -116,7 +131,10 @@ export class FsWriter implements FileWriter {
   async cancel(): Promise<void> {
     const handle = this.#open('cancelled');
     this.#handle = undefined;
+    await this.#inflight;
+    this.#inflight = undefined;
     this.#buffer = undefined;
+    this.#spare = undefined;
     await this.#disk.call(() => handle.close());
     try {
       await this.#disk.call(() => unlink(this.#pending));
@@ -161,10 +179,38 @@ export class FsWriter implements FileWriter {
     }
   }
 
-  async #flush(handle: FileHandle): Promise<void> {
-    if (this.#buffered === 0 || this.#buffer === undefined) return;
-    await this.#writeAt(handle, this.#buffer.subarray(0, this.#buffered));
+  /**
+   * Writes the buffer out. With `wait: false` the write goes on in the background (see
+   * `#inflight`); either way the previous background write is awaited first.
+   */
+  async #flush(handle: FileHandle, wait = true): Promise<void> {
+    await this.#settle();
+    const buffer = this.#buffer;
+    if (this.#buffered === 0 || buffer === undefined) return;
+    const data = buffer.subarray(0, this.#buffered);
+    this.#buffer = undefined;
     this.#buffered = 0;
+    const write = this.#writeAt(handle, data).then(() => {
+      this.#spare = buffer;
+    });
+    if (wait) {
+      await write;
+      return;
+    }
+    // Observed here so a failure is never unhandled; `#settle` reports it.
+    this.#inflight = write.catch((error: unknown) => {
+      this.#failure ??= { error };
+    });
+  }
+
+  /** Waits for the background write, if any; rejects if it (or an earlier write) failed. */
+  async #settle(): Promise<void> {
+    const inflight = this.#inflight;
+    if (inflight !== undefined) {
+      this.#inflight = undefined;
+      await inflight;
+    }
+    if (this.#failure) throw this.#failure.error;
   }
 
   async #writeAt(handle: FileHandle, data: Uint8Array): Promise<void> {
