@@ -1,104 +1,22 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench [options]`: starts Berth on fresh filesystem storage, runs the registry-bench
- * harness against it with `--pid`, stops it; with `--compare`, does the same with registry:2
- * and alternates the runs (registry:2, Berth, registry:2, …), then prints the harness's
- * comparison of medians. See `docs/benchmarks.md`.
+ * `pnpm bench [options]`: starts Berth on fresh storage (a temporary directory, or a local
+ * radosgw / azurite / GCS emulator with `--storage`), optionally as several replicas behind a
+ * round-robin proxy (`--replicas`), runs the registry-bench harness against it with `--pid`, and
+ * stops everything by PID; with `--compare`, does the same with registry:2 (on fs) and alternates
+ * the runs (registry:2, Berth, registry:2, …), then prints the harness's comparison of medians.
+ * See `docs/benchmarks.md` and the README.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { type Options, parseArgs, USAGE, UsageError } from './args.ts';
 import { compare, locateHarness, repoRoot, runHarness, summarize } from './harness.ts';
-import { type BenchServer, type ServerKind, startBenchServer } from './servers.ts';
+import { redactStorageYaml, storageMissing } from './storage.ts';
+import { type BenchTarget, startBerthTarget, startRegistry2Target } from './target.ts';
 
-const USAGE = `usage: pnpm bench [options]
+type ServerKind = BenchTarget['kind'];
 
-  --compare            also run registry:2 (Debian docker-registry) and alternate the runs
-  --runs N             runs per registry (default: 5 with --compare, else 1)
-  --quick              the harness's small sizes (smoke test)
-  --scenarios a,b      only these scenarios (harness names, in this order)
-  --set key=value      override one harness parameter (repeatable)
-  --cpu-prof           run Berth with --cpu-prof; profiles are written to <out>/profiles
-  --out DIR            where the JSON reports go (default .bench/<timestamp>)
-  --harness PATH       registry-bench.mjs (default ../shared/bench/registry-bench.mjs
-                       relative to the repository root)
-
-Every run gets a fresh server on empty storage in a temporary directory, on a free
-127.0.0.1 port; it is stopped by PID and the directory removed after the run.
-`;
-
-interface Options {
-  compare: boolean;
-  runs: number | undefined;
-  quick: boolean;
-  scenarios: string[];
-  set: string[];
-  cpuProf: boolean;
-  out: string | undefined;
-  harness: string | undefined;
-}
-
-class UsageError extends Error {}
-
-function parseArgs(argv: readonly string[]): Options | 'help' {
-  const options: Options = {
-    compare: false,
-    runs: undefined,
-    quick: false,
-    scenarios: [],
-    set: [],
-    cpuProf: false,
-    out: undefined,
-    harness: undefined,
-  };
-  const args = argv.filter((arg) => arg !== '--');
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const value = (): string => {
-      const next = args[++i];
-      if (next === undefined) throw new UsageError(`${arg} needs a value`);
-      return next;
-    };
-    switch (arg) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--compare':
-        options.compare = true;
-        break;
-      case '--runs': {
-        const runs = Number(value());
-        if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs needs a positive integer');
-        options.runs = runs;
-        break;
-      }
-      case '--quick':
-        options.quick = true;
-        break;
-      case '--scenarios':
-        options.scenarios = value()
-          .split(',')
-          .filter((s) => s !== '');
-        break;
-      case '--set':
-        options.set.push(value());
-        break;
-      case '--cpu-prof':
-        options.cpuProf = true;
-        break;
-      case '--out':
-        options.out = value();
-        break;
-      case '--harness':
-        options.harness = value();
-        break;
-      default:
-        throw new UsageError(`unknown argument ${arg}`);
-    }
-  }
-  return options;
-}
-
-let current: BenchServer | undefined;
+let current: BenchTarget | undefined;
 
 async function runOnce(
   kind: ServerKind,
@@ -108,31 +26,94 @@ async function runOnce(
   out: string,
 ): Promise<{ file: string; ok: boolean }> {
   const profiles = join(out, 'profiles');
-  const nodeArgs =
-    kind === 'berth' && options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : undefined;
-  const server = await startBenchServer(kind, nodeArgs === undefined ? {} : { nodeArgs });
-  current = server;
+  const target =
+    kind === 'berth'
+      ? await startBerthTarget({
+          storage: options.storage,
+          replicas: options.replicas,
+          redirect: options.redirect,
+          ...(options.gcsChunkSize === undefined ? {} : { gcsChunkSize: options.gcsChunkSize }),
+          ...(options.cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] } : {}),
+        })
+      : await startRegistry2Target();
+  current = target;
   const file = join(out, `${kind}-${run}.json`);
-  process.stdout.write(`\n=== ${kind} run ${run} (pid ${server.pid}, ${server.url}) ===\n`);
+  process.stdout.write(`\n=== ${kind} run ${run}: ${target.description} ===\n`);
   try {
+    const cpuBefore = process.cpuUsage();
     const result = await runHarness({
       harness,
-      url: server.url,
-      pids: [server.pid],
+      url: target.url,
+      pids: target.pids,
       json: file,
       quick: options.quick,
       scenarios: options.scenarios,
       extraArgs: options.set.flatMap((s) => ['--set', s]),
     });
+    const cpu = process.cpuUsage(cpuBefore);
+    const proxy = target.proxy;
+    if (proxy !== undefined) {
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      process.stdout.write(
+        `round-robin proxy: ${proxy.counts.reduce((a, b) => a + b, 0)} requests (${proxy.counts.join(' / ')} per replica), ` +
+          `${proxy.errors} failed, ${cpuSeconds.toFixed(1)} CPU s in this process\n`,
+      );
+    }
+    const problems = target.problems();
+    if (problems.length > 0) {
+      const log = file.replace(/\.json$/, '.problems.log');
+      writeFileSync(log, `${problems.join('\n')}\n`);
+      process.stdout.write(
+        `server log: ${problems.length}${problems.length >= 200 ? '+' : ''} warning/error lines, in ${relative(process.cwd(), log)}\n`,
+      );
+    }
+    annotateReport(file, target, options, cpu);
     if (result.code !== 0) {
       process.stderr.write(`\n${kind} run ${run}: harness exited with ${result.code}; server log tail:\n`);
-      process.stderr.write(`${server.logTail(20)}\n`);
+      process.stderr.write(`${target.logTail(20)}\n`);
     }
     return { file, ok: result.code === 0 };
   } finally {
-    await server.stop();
+    await target.stop();
     current = undefined;
   }
+}
+
+/**
+ * Adds a `bench` field to the harness's JSON report: what was measured (storage, its server,
+ * replicas, redirects, the storage section with secrets redacted) and the proxy's request counts.
+ * The harness's `summarize` and `compare` ignore it.
+ */
+function annotateReport(file: string, target: BenchTarget, options: Options, cpu: NodeJS.CpuUsage): void {
+  if (!existsSync(file)) return;
+  const report = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  report.bench = {
+    target: target.kind,
+    storage: target.kind === 'berth' ? options.storage : 'fs',
+    storageServer: target.storage?.description ?? 'filesystem',
+    storageYaml: target.storage === undefined ? null : redactStorageYaml(target.storage.yaml),
+    replicas: target.servers.length,
+    redirect: target.kind === 'berth' && options.storage !== 'fs' ? options.redirect : null,
+    proxy:
+      target.proxy === undefined
+        ? null
+        : {
+            kind: 'round-robin per request (node:http, in the pnpm bench process)',
+            requestsPerReplica: [...target.proxy.counts],
+            failed: target.proxy.errors,
+            cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
+          },
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** `Berth (storage s3, redirects on, 2 replicas behind a round-robin proxy)` */
+function berthLabel(options: Options): string {
+  const details = [`storage ${options.storage}`];
+  if (options.storage !== 'fs') details.push(`redirects ${options.redirect ? 'on' : 'off'}`);
+  if (options.gcsChunkSize !== undefined) details.push(`chunksize ${options.gcsChunkSize}`);
+  if (options.replicas > 1) details.push(`${options.replicas} replicas behind a round-robin proxy`);
+  return `Berth (${details.join(', ')})`;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -142,6 +123,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const options = parsed;
+  const missing = storageMissing(options.storage);
+  if (missing !== undefined) {
+    process.stderr.write(`pnpm bench: ${missing}\n`);
+    return 2;
+  }
   const located = locateHarness(options.harness);
   if ('missing' in located) {
     process.stderr.write(`pnpm bench: ${located.missing}\n`);
@@ -166,9 +152,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   let summary = '';
-  if (runs > 1) summary += `Berth, ${await summarize(harness, files.berth)}\n`;
+  const berth = berthLabel(options);
+  const written = (list: string[]): string[] => list.filter((file) => existsSync(file));
+  if (runs > 1) summary += `${berth}, ${await summarize(harness, written(files.berth))}\n`;
   if (options.compare) {
-    summary += `\nA = registry:2, B = Berth, alternating runs\n${await compare(harness, files.registry2, files.berth)}\n`;
+    summary += `\nA = registry:2 (fs), B = ${berth}, alternating runs\n${await compare(harness, written(files.registry2), written(files.berth))}\n`;
   }
   if (summary !== '') {
     writeFileSync(join(out, 'summary.txt'), summary);

@@ -2,6 +2,8 @@
  * Benchmark tooling: run the registry-bench harness against Berth (and registry:2), measure
  * per-request server CPU, render the benchmark chart. The command is `pnpm bench` (`cli.ts`).
  */
+
+export { type Options, parseArgs, USAGE, UsageError } from './args.ts';
 export {
   type CpuCost,
   type LoadSpec,
@@ -35,6 +37,12 @@ export {
   summarize,
 } from './harness.ts';
 export {
+  endToEndHeaders,
+  type RoundRobinProxy,
+  type RoundRobinProxyOptions,
+  startRoundRobinProxy,
+} from './proxy.ts';
+export {
   type BenchServer,
   type BenchServerOptions,
   berthConfigYaml,
@@ -42,3 +50,19 @@ export {
   type ServerKind,
   startBenchServer,
 } from './servers.ts';
+export {
+  type BenchStorage,
+  DEFAULT_GCS_CHUNK_SIZE,
+  STORAGE_KINDS,
+  type StorageKind,
+  type StorageOptions,
+  startStorage,
+  storageMissing,
+} from './storage.ts';
+export {
+  type BenchTarget,
+  type BerthTargetOptions,
+  problemLines,
+  startBerthTarget,
+  startRegistry2Target,
+} from './target.ts';

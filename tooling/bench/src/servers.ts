@@ -36,20 +36,26 @@ export interface BenchServerOptions {
   readonly keepDir?: boolean;
   /** Default 30 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * Berth only: the `storage:` section of its config (see `storage.ts`) instead of filesystem
+   * storage in the temporary directory. Storage given here is not removed by `stop()`.
+   */
+  readonly storageYaml?: string;
 }
 
 const quote = (value: string): string => JSON.stringify(value);
 
 /**
  * Berth's configuration: the embedded default (access log on, `log.level: info`) with
- * filesystem storage in `dataDir`.
+ * filesystem storage in `dataDir`, or with `storageYaml` (a top-level `storage:` section) instead.
+ * `http.secret` is fixed, so that replicas continue each other's uploads.
  */
-export function berthConfigYaml(dataDir: string, port: number): string {
+export function berthConfigYaml(dataDir: string, port: number, storageYaml?: string): string {
   return [
     'version: 0.1',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${quote(dataDir)}`,
+    ...(storageYaml === undefined
+      ? ['storage:', '  filesystem:', `    rootdirectory: ${quote(dataDir)}`]
+      : [storageYaml.trimEnd()]),
     'http:',
     `  addr: ${quote(`127.0.0.1:${port}`)}`,
     '  secret: berth-bench-secret',
@@ -129,7 +135,12 @@ async function startOnce(kind: ServerKind, options: BenchServerOptions): Promise
   const port = await freePort();
   const configFile = join(dir, 'config.yml');
   const dataDir = join(dir, 'data');
-  writeFileSync(configFile, (kind === 'berth' ? berthConfigYaml : registry2ConfigYaml)(dataDir, port));
+  writeFileSync(
+    configFile,
+    kind === 'berth'
+      ? berthConfigYaml(dataDir, port, options.storageYaml)
+      : registry2ConfigYaml(dataDir, port),
+  );
   const logFile = join(dir, 'server.log');
   const logFd = openSync(logFile, 'a');
   let child: ChildProcess;

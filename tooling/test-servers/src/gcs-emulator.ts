@@ -10,7 +10,7 @@
  *
  * What the emulator does and does not do (checked with `@google-cloud/storage` 8.4 against
  * firebase-tools 15.34.2): simple, multipart and single-request resumable uploads (at most
- * 130 MB per request), ranged reads, metadata, deletes, copy/rewrite, listings with prefix and
+ * 130 MB per request, unless `maxRequestBytes` raises that limit), ranged reads, metadata, deletes, copy/rewrite, listings with prefix and
  * delimiter. It has no compose (501), accepts only the first chunk of a resumable upload,
  * ignores `ifGenerationMatch`, pages the objects of a delimiter listing but returns every
  * prefix on every page, cannot create buckets through the API (it creates one implicitly on the
@@ -38,7 +38,16 @@ export interface GcsEmulatorOptions {
   bucket?: string;
   /** Default 20 s. */
   startTimeoutMs?: number;
+  /**
+   * Raise the emulator's limit on one request's body (firebase-tools hard-codes 130 MB in its
+   * body parsers; Google takes up to 5 TiB in one upload) to this many bytes, e.g. for a
+   * benchmark that stores a 512 MiB object in one upload. Default: the emulator's own limit.
+   */
+  maxRequestBytes?: number;
 }
+
+/** Environment variable that carries {@link GcsEmulatorOptions.maxRequestBytes} to the child. */
+const MAX_REQUEST_BYTES_ENV = 'BERTH_GCS_EMULATOR_MAX_REQUEST_BYTES';
 
 /** A running GCS emulator. */
 export interface GcsEmulatorServer extends RunningServer {
@@ -91,7 +100,13 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
         name: 'gcs-emulator',
         command: process.execPath,
         args: [self, 'serve', String(port), toolsDir, GCS_EMULATOR_PROJECT],
-        env: { ...process.env, TMPDIR: data, STORAGE_EMULATOR_DEBUG: '' },
+        env: {
+          ...process.env,
+          TMPDIR: data,
+          STORAGE_EMULATOR_DEBUG: '',
+          [MAX_REQUEST_BYTES_ENV]:
+            options.maxRequestBytes === undefined ? '' : String(Math.floor(options.maxRequestBytes)),
+        },
         port,
         configFile: '',
         readyPath,
@@ -130,6 +145,8 @@ async function serve(port: number, toolsDir: string, projectId: string): Promise
   const { EmulatorRegistry } = require('firebase-tools/lib/emulator/registry.js') as {
     EmulatorRegistry: { set(name: string, instance: unknown): void };
   };
+  const maxRequestBytes = Number(process.env[MAX_REQUEST_BYTES_ENV] || 0);
+  if (maxRequestBytes > 0) raiseBodyLimit(toolsDir, maxRequestBytes);
   const host = '127.0.0.1';
   // No rules files: the GCS API layer uses the admin storage layer, which allows everything.
   const emulator = new StorageEmulator({ projectId, host, port, rules: [], auto_download: false });
@@ -158,6 +175,24 @@ async function serve(port: number, toolsDir: string, projectId: string): Promise
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+}
+
+/**
+ * Makes every `bodyParser.raw(…)` of firebase-tools' storage emulator use `limit` instead of its
+ * hard-coded 130 MB (object uploads are parsed with `raw`; JSON metadata keeps its limit). Must
+ * run before the emulator's app is created: some parsers are built then, the others per request.
+ */
+function raiseBodyLimit(toolsDir: string, limit: number): void {
+  // The body-parser the emulator's routes load (resolved from their own directory).
+  const require = createRequire(join(toolsDir, 'lib', 'emulator', 'storage', 'apis', 'gcloud.js'));
+  const bodyParser = require('body-parser') as { raw: (options?: Record<string, unknown>) => unknown };
+  const raw = bodyParser.raw;
+  Object.defineProperty(bodyParser, 'raw', {
+    configurable: true,
+    enumerable: true,
+    writable: true,
+    value: (options: Record<string, unknown> = {}) => raw({ ...options, limit }),
+  });
 }
 
 /**

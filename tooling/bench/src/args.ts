@@ -1,0 +1,154 @@
+/**
+ * The command line of `pnpm bench` (`cli.ts`), parsed without side effects so that it can be tested.
+ */
+import { STORAGE_KINDS, type StorageKind } from './storage.ts';
+
+export const USAGE = `usage: pnpm bench [options]
+
+  --compare            also run registry:2 (Debian docker-registry) and alternate the runs;
+                       registry:2 always stores on fs (--storage and --replicas apply to Berth only)
+  --runs N             runs per registry (default: 5 with --compare, else 1)
+  --storage KIND       Berth's storage: fs (default), s3 (Ceph radosgw), azure (azurite) or
+                       gcs (firebase-tools' storage emulator); each run starts a fresh local
+                       server from tooling/test-servers on 127.0.0.1 with a fresh bucket
+  --no-redirect        storage.redirect.disable: true (default: blob GETs are redirected to the
+                       storage server, as users run it; fs has no redirects)
+  --gcs-chunksize N    storage.gcs.chunksize in bytes (default 1073741824, the maximum, so that a
+                       512 MiB blob is never composed: the emulator cannot compose)
+  --replicas N         N Berth processes (default 1, at most 8) on the same storage, with the
+                       same http.secret, behind a round-robin HTTP proxy in this process that
+                       alternates requests (not connections); --pid gets every replica's PID
+  --quick              the harness's small sizes (smoke test)
+  --scenarios a,b      only these scenarios (harness names, in this order)
+  --set key=value      override one harness parameter (repeatable)
+  --cpu-prof           run Berth with --cpu-prof; profiles are written to <out>/profiles
+  --out DIR            where the JSON reports go (default .bench/<timestamp>)
+  --harness PATH       registry-bench.mjs (default ../shared/bench/registry-bench.mjs
+                       relative to the repository root)
+
+Every run gets a fresh server on empty storage in a temporary directory, on a free
+127.0.0.1 port; it is stopped by PID and the directory removed after the run.
+`;
+
+/** The options of `pnpm bench`. */
+export interface Options {
+  compare: boolean;
+  runs: number | undefined;
+  quick: boolean;
+  scenarios: string[];
+  set: string[];
+  cpuProf: boolean;
+  out: string | undefined;
+  harness: string | undefined;
+  /** Berth's storage (registry:2 always runs on fs). */
+  storage: StorageKind;
+  /** `!storage.redirect.disable` for Berth. */
+  redirect: boolean;
+  /** `storage.gcs.chunksize` (with `--storage gcs`). */
+  gcsChunkSize: number | undefined;
+  /** Berth processes behind the round-robin proxy (1: no proxy). */
+  replicas: number;
+}
+
+/** A bad command line: the CLI prints the message and the usage, and exits with 2. */
+export class UsageError extends Error {}
+
+/** The largest number of Berth replicas `--replicas` accepts. */
+export const MAX_REPLICAS = 8;
+
+const positiveInteger = (arg: string, text: string): number => {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1)
+    throw new UsageError(`${arg} needs a positive integer, got ${JSON.stringify(text)}`);
+  return value;
+};
+
+/**
+ * Parses the arguments after `pnpm bench` (a `--` that pnpm passes through is ignored).
+ *
+ * @returns the options, or `'help'` for `-h`/`--help`
+ * @throws {UsageError} on an unknown argument, a missing value or a bad number
+ */
+export function parseArgs(argv: readonly string[]): Options | 'help' {
+  const options: Options = {
+    compare: false,
+    runs: undefined,
+    quick: false,
+    scenarios: [],
+    set: [],
+    cpuProf: false,
+    out: undefined,
+    harness: undefined,
+    storage: 'fs',
+    redirect: true,
+    gcsChunkSize: undefined,
+    replicas: 1,
+  };
+  const args = argv.filter((arg) => arg !== '--');
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const value = (): string => {
+      const next = args[++i];
+      if (next === undefined) throw new UsageError(`${arg} needs a value`);
+      return next;
+    };
+    switch (arg) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--compare':
+        options.compare = true;
+        break;
+      case '--runs':
+        options.runs = positiveInteger(arg, value());
+        break;
+      case '--quick':
+        options.quick = true;
+        break;
+      case '--scenarios':
+        options.scenarios = value()
+          .split(',')
+          .filter((s) => s !== '');
+        break;
+      case '--set':
+        options.set.push(value());
+        break;
+      case '--cpu-prof':
+        options.cpuProf = true;
+        break;
+      case '--out':
+        options.out = value();
+        break;
+      case '--harness':
+        options.harness = value();
+        break;
+      case '--storage': {
+        const kind = value();
+        if (!(STORAGE_KINDS as readonly string[]).includes(kind))
+          throw new UsageError(
+            `--storage must be one of ${STORAGE_KINDS.join(', ')}, got ${JSON.stringify(kind)}`,
+          );
+        options.storage = kind as StorageKind;
+        break;
+      }
+      case '--no-redirect':
+        options.redirect = false;
+        break;
+      case '--gcs-chunksize':
+        options.gcsChunkSize = positiveInteger(arg, value());
+        break;
+      case '--replicas': {
+        const replicas = positiveInteger(arg, value());
+        if (replicas > MAX_REPLICAS)
+          throw new UsageError(`--replicas must be between 1 and ${MAX_REPLICAS}, got ${replicas}`);
+        options.replicas = replicas;
+        break;
+      }
+      default:
+        throw new UsageError(`unknown argument ${arg}`);
+    }
+  }
+  if (options.gcsChunkSize !== undefined && options.storage !== 'gcs')
+    throw new UsageError('--gcs-chunksize needs --storage gcs');
+  return options;
+}
