@@ -31,6 +31,10 @@ function suite(
 }
 
 suite('filesystem', {});
-// The same contract with fsync off and every filesystem call serialised (no deadlock with a
-// limit of one, no reliance on fsync for ordering).
-suite('filesystem (maxthreads 1, fsync off)', { maxthreads: 1, fsync: false }, 16 * 1024 * 1024);
+// The same contract with fsync off, every filesystem call serialised (no deadlock with a limit
+// of one, no reliance on fsync for ordering) and reads through the thread pool only.
+suite(
+  'filesystem (maxthreads 1, fsync off, quickreads off)',
+  { maxthreads: 1, fsync: false, quickreads: false },
+  16 * 1024 * 1024,
+);

@@ -29,6 +29,7 @@ import {
   type ResolvedFilesystemDriverOptions,
   resolveFilesystemOptions,
 } from './options.ts';
+import { QuickReads } from './quick-reads.ts';
 
 /** `highWaterMark` of reader streams: the size of each `read` call. See the README for why. */
 export const READ_CHUNK_SIZE: number = 1024 * 1024;
@@ -95,9 +96,11 @@ function notFound(err: unknown, path: string): unknown {
 export class FsDriver implements StorageDriver {
   readonly name: string = 'filesystem';
   readonly #disk: Disk;
+  readonly #quick: QuickReads | undefined;
 
   constructor(options: ResolvedFilesystemDriverOptions) {
     this.#disk = new Disk(options.rootdirectory, options.maxthreads, options.fsync);
+    this.#quick = options.quickreads ? new QuickReads() : undefined;
   }
 
   /** The absolute root directory. */
@@ -112,6 +115,8 @@ export class FsDriver implements StorageDriver {
     let handle: FileHandle;
     try {
       signal?.throwIfAborted();
+      const quick = this.#quick?.readSmall(abs, SMALL_READ);
+      if (quick !== undefined) return quick;
       handle = await disk.call(() => open(abs, 'r'));
     } catch (err) {
       throw notFound(err, path);
@@ -260,7 +265,7 @@ export class FsDriver implements StorageDriver {
     const abs = this.#disk.abs(path);
     let info: Awaited<ReturnType<typeof stat>>;
     try {
-      info = await this.#disk.call(() => stat(abs));
+      info = this.#quick?.stat(abs) ?? (await this.#disk.call(() => stat(abs)));
     } catch (err) {
       // The root always exists, even before the first write creates its directory.
       if (path === ROOT_PATH && isMissing(err)) return fileInfo(path, 0, new Date(), true);

@@ -22,24 +22,35 @@ describe('filesystemDriverFactory', () => {
   });
 
   it("uses registry:2's defaults for an empty section", () => {
-    expect(parse({})).toEqual({ rootdirectory: '/var/lib/registry', maxthreads: 100, fsync: true });
+    expect(parse({})).toEqual({
+      rootdirectory: '/var/lib/registry',
+      maxthreads: 100,
+      fsync: true,
+      quickreads: true,
+    });
     expect(DEFAULT_ROOT_DIRECTORY).toBe('/var/lib/registry');
     expect(DEFAULT_MAX_THREADS).toBe(100);
   });
 
   it('accepts YAML values', () => {
-    expect(parse({ rootdirectory: '/data/registry', maxthreads: 200, fsync: false })).toEqual({
+    expect(
+      parse({ rootdirectory: '/data/registry', maxthreads: 200, fsync: false, quickreads: false }),
+    ).toEqual({
       rootdirectory: '/data/registry',
       maxthreads: 200,
       fsync: false,
+      quickreads: false,
     });
   });
 
   it('accepts strings from REGISTRY_STORAGE_FILESYSTEM_* environment variables', () => {
-    expect(parse({ rootdirectory: '/srv/reg', maxthreads: '150', fsync: 'false' })).toEqual({
+    expect(
+      parse({ rootdirectory: '/srv/reg', maxthreads: '150', fsync: 'false', quickreads: 'false' }),
+    ).toEqual({
       rootdirectory: '/srv/reg',
       maxthreads: 150,
       fsync: false,
+      quickreads: false,
     });
     expect(parse({ fsync: 'TRUE' }).fsync).toBe(true);
     expect(parse({ maxthreads: ' 64 ' }).maxthreads).toBe(64);
@@ -65,6 +76,7 @@ describe('filesystemDriverFactory', () => {
       rootdirectory: '/r',
       maxthreads: 100,
       fsync: true,
+      quickreads: true,
     });
   });
 

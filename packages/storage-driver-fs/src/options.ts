@@ -34,6 +34,14 @@ export interface FilesystemDriverOptions {
    * @default true
    */
   fsync?: boolean;
+  /**
+   * Read small files (up to 4 KiB: links, most manifests) and `stat` synchronously while such
+   * calls take under 2 ms, falling back to the thread pool for 10 s after one that does not
+   * (see `quick-reads.ts`): a thread-pool round trip costs more CPU than a page-cache hit.
+   * Turn off for a filesystem whose latency varies a lot (NFS). Berth-only.
+   * @default true
+   */
+  quickreads?: boolean;
 }
 
 /** {@link FilesystemDriverOptions} with every default filled in. */
@@ -41,12 +49,13 @@ export interface ResolvedFilesystemDriverOptions {
   readonly rootdirectory: string;
   readonly maxthreads: number;
   readonly fsync: boolean;
+  readonly quickreads: boolean;
 }
 
 /**
  * Validates a raw `storage.filesystem` section the way registry:2 reads it: `rootdirectory`
  * may be any string (a number is stringified), `maxthreads` an integer or integer string
- * (anything below 25 becomes 25), `fsync` a boolean or `"true"`/`"false"`. Unknown keys are
+ * (anything below 25 becomes 25), `fsync` and `quickreads` booleans or `"true"`/`"false"`. Unknown keys are
  * ignored, as registry:2 ignores them.
  * @throws {InvalidParameterError} naming the offending key.
  */
@@ -57,7 +66,8 @@ export function parseFilesystemParameters(
   checkRootDirectory(rootdirectory);
   const maxthreads = Math.max(MIN_MAX_THREADS, integerParameter(raw, 'maxthreads', DEFAULT_MAX_THREADS));
   const fsync = booleanParameter(raw, 'fsync', true);
-  return { rootdirectory, maxthreads, fsync };
+  const quickreads = booleanParameter(raw, 'quickreads', true);
+  return { rootdirectory, maxthreads, fsync, quickreads };
 }
 
 /**
@@ -79,7 +89,9 @@ export function resolveFilesystemOptions(
   }
   const fsync = options.fsync ?? true;
   if (typeof fsync !== 'boolean') throw new InvalidParameterError('fsync', 'must be true or false');
-  return { rootdirectory, maxthreads, fsync };
+  const quickreads = options.quickreads ?? true;
+  if (typeof quickreads !== 'boolean') throw new InvalidParameterError('quickreads', 'must be true or false');
+  return { rootdirectory, maxthreads, fsync, quickreads };
 }
 
 function checkRootDirectory(rootdirectory: string): void {
