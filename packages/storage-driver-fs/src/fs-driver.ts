@@ -32,7 +32,7 @@ import {
 import { QuickReads } from './quick-reads.ts';
 
 /** `highWaterMark` of reader streams: the size of each `read` call. See the README for why. */
-export const READ_CHUNK_SIZE: number = 1024 * 1024;
+export const READ_CHUNK_SIZE: number = 256 * 1024;
 
 /** `getContent` reads files up to this size with one `read` (see there). */
 const SMALL_READ = 4096;
