@@ -57,7 +57,7 @@ export const STORAGE_DRIVERS: Readonly<Record<string, DriverEntry>> = {
     available: true,
     load: async () =>
       (await import('@berth/storage-driver-fs')).filesystemDriverFactory as StorageDriverFactory<unknown>,
-    parameters: ['rootdirectory', 'maxthreads', 'fsync'],
+    parameters: ['rootdirectory', 'maxthreads', 'fsync', 'quickreads'],
   },
   inmemory: {
     available: true,
