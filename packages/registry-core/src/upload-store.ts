@@ -66,6 +66,7 @@ import {
 } from '@berth/digest';
 import { baseName, type FileWriter, isPathNotFound } from '@berth/storage-driver';
 import { BLOB_MEDIA_TYPE } from './blob-store.ts';
+import { nextNonEmpty } from './chunks.ts';
 import type { StoreContext } from './context.ts';
 import { isRegistryError, RegistryError } from './errors.ts';
 import { layerLinkPath } from './linked-blob-store.ts';
@@ -345,10 +346,7 @@ class StoredUpload implements Upload {
     // Wait for the first byte before touching storage: an empty body (a final PUT without a
     // chunk) must not make another process switch this upload to resumable mode.
     const chunks = source[Symbol.asyncIterator]();
-    let next: IteratorResult<Uint8Array>;
-    do {
-      next = await chunks.next();
-    } while (!next.done && next.value.byteLength === 0);
+    let next = await nextNonEmpty(chunks);
     if (next.done) return start;
 
     let hasher: UploadHasher;
@@ -543,10 +541,7 @@ class StoredUpload implements Upload {
     const { algorithm, encoded } = digestParts(digest);
     const { driver } = this.#ctx;
     const chunks = source[Symbol.asyncIterator]();
-    let next: IteratorResult<Uint8Array>;
-    do {
-      next = await chunks.next();
-    } while (!next.done && next.value.byteLength === 0);
+    let next = await nextNonEmpty(chunks);
     if (next.done) return undefined;
 
     const hash = createHash(algorithm);

@@ -9,6 +9,7 @@
  */
 import { type Algorithm, type Digest, digestOf, isAlgorithm } from '@berth/digest';
 import type { Context } from 'hono';
+import { nextNonEmpty } from '../chunks.ts';
 import { isRegistryError, RegistryError } from '../errors.ts';
 import { isValidRepositoryName } from '../names.ts';
 import type { Repository, Upload } from '../types.ts';
@@ -293,10 +294,7 @@ async function completeUpload(
  */
 async function nonEmpty(source: AsyncIterable<Uint8Array>): Promise<AsyncIterable<Uint8Array> | undefined> {
   const iterator = source[Symbol.asyncIterator]();
-  let first: IteratorResult<Uint8Array>;
-  do {
-    first = await iterator.next();
-  } while (!first.done && first.value.byteLength === 0);
+  const first = await nextNonEmpty(iterator);
   if (first.done) return undefined;
   const head = first.value;
   return {
