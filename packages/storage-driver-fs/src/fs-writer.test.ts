@@ -25,10 +25,11 @@ describe('FsWriter buffering', () => {
     return { writer: new FsWriter(disk, `/${name}`, target, pending, handle, 0), fd: handle.fd, target };
   }
 
-  it('keeps every byte in order while full buffers are written in the background', async () => {
+  it('keeps every byte in order while full buffers are written and synced in the background', async () => {
     const { writer, target } = await writerOn('big');
-    // Chunks of odd sizes fill and hand over several buffers, with a write in flight meanwhile.
-    const total = 5 * WRITE_BUFFER_SIZE + 12_345;
+    // Chunks of odd sizes fill and hand over several buffers, with a write in flight meanwhile,
+    // and (fsync on, past 8 MiB) a background fdatasync running under the writes.
+    const total = 10 * WRITE_BUFFER_SIZE + 12_345;
     for (let at = 0; at < total; ) {
       const size = Math.min(65_521, total - at);
       await writer.write(patternBytes(at, size));

@@ -43,6 +43,9 @@ export class FsWriter implements FileWriter {
    */
   #inflight: Promise<void> | undefined;
   #spare: Buffer | undefined;
+  /** Bytes written since the last background fdatasync started, and that sync if running. */
+  #unsynced = 0;
+  #syncing: Promise<void> | undefined;
   /** Set when a write failed: the buffer's bytes are then not known to be on disk. */
   #failure: { error: unknown } | undefined;
 
@@ -96,6 +99,7 @@ export class FsWriter implements FileWriter {
       if (!this.#failure) await this.#flush(handle);
     } finally {
       await this.#inflight;
+      await this.#syncing;
       this.#inflight = undefined;
       this.#buffer = undefined;
       this.#spare = undefined;
@@ -118,6 +122,7 @@ export class FsWriter implements FileWriter {
       if (!(await disk.publish(this.#pending, this.#target))) await this.#commitCopy(handle);
     } finally {
       await this.#inflight;
+      await this.#syncing;
       this.#inflight = undefined;
       this.#buffer = undefined;
       this.#spare = undefined;
@@ -132,6 +137,7 @@ export class FsWriter implements FileWriter {
     const handle = this.#open('cancelled');
     this.#handle = undefined;
     await this.#inflight;
+    await this.#syncing;
     this.#inflight = undefined;
     this.#buffer = undefined;
     this.#spare = undefined;
@@ -222,5 +228,22 @@ export class FsWriter implements FileWriter {
       done += bytesWritten;
       this.#position += bytesWritten;
     }
+    this.#unsynced += data.byteLength;
+    if (this.#disk.fsync && this.#unsynced >= SYNC_EVERY && this.#syncing === undefined) {
+      // Start writing back what is there while more arrives: the commit's fdatasync then has
+      // only the tail left to flush, instead of the whole file at once (the kernel by itself
+      // starts writeback only past a share of the machine's memory). Best effort: a failure
+      // shows again in the commit's own fdatasync.
+      this.#unsynced = 0;
+      this.#syncing = this.#disk
+        .call(() => handle.datasync())
+        .catch(() => {})
+        .then(() => {
+          this.#syncing = undefined;
+        });
+    }
   }
 }
+
+/** With fsync on, a writer starts a background fdatasync each time this much more is written. */
+const SYNC_EVERY = 8 * 1024 * 1024;
