@@ -128,7 +128,7 @@ describe('parseConfig: defaults', () => {
     const { config } = await parse('version: 0.1\nstorage:\n  filesystem:\n');
     expect(config.storage.driver).toEqual({
       name: 'filesystem',
-      options: { rootdirectory: '/var/lib/registry', maxthreads: 100, fsync: true },
+      options: { rootdirectory: '/var/lib/registry', maxthreads: 100, fsync: true, quickreads: true },
     });
   });
 
@@ -201,7 +201,7 @@ health:
     expect(config.storage).toEqual({
       driver: {
         name: 'filesystem',
-        options: { rootdirectory: '/srv/registry', maxthreads: 50, fsync: true },
+        options: { rootdirectory: '/srv/registry', maxthreads: 50, fsync: true, quickreads: true },
       },
       deleteEnabled: true,
       redirect: false,
@@ -274,7 +274,7 @@ describe('the embedded default and loadConfig', () => {
     expect(config.http.addr).toBe(':5000');
     expect(config.storage.driver).toEqual({
       name: 'filesystem',
-      options: { rootdirectory: './data', maxthreads: 100, fsync: true },
+      options: { rootdirectory: './data', maxthreads: 100, fsync: true, quickreads: true },
     });
     expect(config.storage.deleteEnabled).toBe(false);
     expect(config.http.headers).toEqual({ 'X-Content-Type-Options': ['nosniff'] });
@@ -397,7 +397,12 @@ describe('REGISTRY_* environment overrides', () => {
         REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/b',
       },
     );
-    expect(config.storage.driver.options).toEqual({ rootdirectory: '/b', maxthreads: 100, fsync: true });
+    expect(config.storage.driver.options).toEqual({
+      rootdirectory: '/b',
+      maxthreads: 100,
+      fsync: true,
+      quickreads: true,
+    });
   });
 
   it('REGISTRY_STORAGE + a parameter of the new driver work together (applied in lexical order)', async () => {
@@ -407,7 +412,7 @@ describe('REGISTRY_* environment overrides', () => {
     });
     expect(config.storage.driver).toEqual({
       name: 'filesystem',
-      options: { rootdirectory: '/tmp/testroot', maxthreads: 100, fsync: true },
+      options: { rootdirectory: '/tmp/testroot', maxthreads: 100, fsync: true, quickreads: true },
     });
   });
 
