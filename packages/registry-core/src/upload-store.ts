@@ -4,13 +4,19 @@
  *
  * ## Storage
  *
- * `_uploads/<uuid>/startedat` (RFC 3339, as registry:2) and `_uploads/<uuid>/data`, which is a
- * *pending* driver write for the whole life of the upload: `create()` starts it, every `append()`
- * continues it with `writer(path, { append: true })` and `close()`s it, so any process sharing
- * the storage can continue. `complete()` commits it and moves it to the blob path, after the
- * digest is verified; a crash at any point leaves either no blob or a complete, verified one.
- * Berth's hashing state lives under `_uploads/<uuid>/_berth/` (registry:2 ignores it; Berth
- * never writes registry:2's `hashstates/`, whose Go format it does not share).
+ * `_uploads/<uuid>/startedat` (RFC 3339, as registry:2; written by `create()`, not fsynced: losing
+ * it in a crash only makes the client restart the blob) and `_uploads/<uuid>/data`, which is a
+ * *pending* driver write for the whole life of the upload: the first `append()` with a byte starts
+ * it (until then the upload is empty), every later one continues it with
+ * `writer(path, { append: true })` and `close()`s it, so any process sharing the storage can
+ * continue. `complete()` commits it and moves it to the blob path, after the digest is verified;
+ * a crash at any point leaves either no blob or a complete, verified one. Berth's hashing state
+ * lives under `_uploads/<uuid>/_berth/` (registry:2 ignores it; Berth never writes registry:2's
+ * `hashstates/`, whose Go format it does not share).
+ *
+ * A blob sent whole to an empty upload (`complete(digest, chunk)`: a monolithic `PUT`, a single
+ * `POST`) skips all that: its bytes go to a pending write of the blob's own path, hashed on the
+ * way, committed only once the digest matches (see `#storeWhole`).
  *
  * ## Hashing: three modes
  *
@@ -159,6 +165,7 @@ const FAST_TO_RESUMABLE_SPEED: Readonly<Record<Algorithm, number>> = { sha256: 6
 const UPLOAD_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
  * Upload bookkeeping need not survive a power loss: without `startedat` the client restarts the
@@ -166,7 +173,6 @@ const encoder = new TextEncoder();
  * Nothing a client was told is stored lost: blobs and links are written durably.
  */
 const SCRATCH = { durable: false } as const;
-const decoder = new TextDecoder();
 
 /** registry:2's `startedat`: RFC 3339 in UTC with whole seconds (`2006-01-02T15:04:05Z`). */
 function formatStartedAt(date: Date): string {
