@@ -96,6 +96,13 @@ function enoent(what: string, file: string): Error {
   return Object.assign(new Error(`ENOENT: ${what} vanished: ${file}`), { code: 'ENOENT', path: file });
 }
 
+/** One fsync of a directory that callers share (see {@link Disk.syncDir}). */
+interface DirSync {
+  /** Set once the fsync has been handed to the kernel: later callers cannot join it. */
+  issued: boolean;
+  done: Promise<void>;
+}
+
 /** Errors from fsync on a directory that mean "this platform or filesystem cannot", not "failed". */
 const DIR_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EINVAL', 'ENOTSUP', 'EPERM', 'EACCES', 'EBADF']);
 
@@ -124,6 +131,8 @@ export class Disk {
   readonly #shadowPrefix: string;
   readonly #pendingPrefix: string;
   readonly #limiter: Limiter;
+  /** Directory → the latest fsync of it asked for (see {@link syncDir}). */
+  readonly #dirSyncs = new Map<string, DirSync>();
 
   constructor(rootdirectory: string, maxthreads: number, fsync: boolean) {
     this.root = resolve(rootdirectory);
@@ -388,18 +397,47 @@ export class Disk {
     return enoent('temporary file', temp);
   }
 
-  /** fsync a directory so entries created, renamed or removed in it are durable. */
-  async syncDir(absDir: string): Promise<void> {
+  /**
+   * fsync a directory so entries created, renamed or removed in it are durable.
+   *
+   * Concurrent calls for one directory share an fsync: a call joins one that has not yet been
+   * issued to the kernel (everything its caller did before calling is then covered), else it
+   * starts a new one once the fsync in flight has finished. The directories every push touches
+   * (`_manifests/revisions/sha256`, `_layers/sha256`, `tags`) are synced once for all the pushes
+   * that arrive together, instead of once each.
+   */
+  syncDir(absDir: string): Promise<void> {
+    const current = this.#dirSyncs.get(absDir);
+    if (current !== undefined && !current.issued) return current.done;
+    const entry: DirSync = { issued: false, done: Promise.resolve() };
+    entry.done = (async () => {
+      try {
+        if (current !== undefined) await current.done.catch(() => {});
+        await this.#syncDirNow(absDir, entry);
+      } finally {
+        if (this.#dirSyncs.get(absDir) === entry) this.#dirSyncs.delete(absDir);
+      }
+    })();
+    this.#dirSyncs.set(absDir, entry);
+    return entry.done;
+  }
+
+  async #syncDirNow(absDir: string, entry: DirSync): Promise<void> {
     let handle: Awaited<ReturnType<typeof open>>;
     try {
       handle = await this.call(() => open(absDir, 'r'));
     } catch (err) {
+      entry.issued = true;
       const code = errnoOf(err);
       if (code !== undefined && (DIR_SYNC_UNSUPPORTED.has(code) || code === 'ENOENT')) return;
       throw err;
     }
     try {
-      await this.call(() => handle.sync());
+      await this.call(() => {
+        // From here on, a new caller needs a new fsync: this one may already be running.
+        entry.issued = true;
+        return handle.sync();
+      });
     } catch (err) {
       const code = errnoOf(err);
       if (code === undefined || !DIR_SYNC_UNSUPPORTED.has(code)) throw err;
