@@ -76,6 +76,11 @@ const table: Array<[PathSpec, string]> = [
     { kind: 'berthUploadDigest', name: 'library/alpine', id: 'u-1', algorithm: 'sha512', offset: 0 },
     `${repo}/_uploads/u-1/_berth/digests/sha512/0`,
   ],
+  [{ kind: 'berthUploadClaims', name: 'library/alpine', id: 'u-1' }, `${repo}/_uploads/u-1/_berth/claims`],
+  [
+    { kind: 'berthUploadClaim', name: 'library/alpine', id: 'u-1', claim: '1765000000000-ab12' },
+    `${repo}/_uploads/u-1/_berth/claims/1765000000000-ab12`,
+  ],
   [
     { kind: 'referrers', name: 'library/alpine', algorithm: 'sha256', encoded: hex },
     `${repo}/_berth/referrers/sha256/${hex}`,

@@ -24,6 +24,8 @@ import type { Algorithm } from '@berth/digest';
  *                                                                after <offset> bytes
  *     _uploads/<id>/_berth/digests/<alg>/<offset>                Berth: digest of the first
  *                                                                <offset> bytes
+ *     _uploads/<id>/_berth/claims/<claim>                        Berth: a request writing to the
+ *                                                                upload (see upload-claims.ts)
  *     _berth/referrers/<alg>/<hex>/<ref alg>/<ref hex>/link      Berth: referrer of a subject
  *     _berth/referrers-scanned                                   Berth: manifest revisions already
  *                                                                checked for a `subject` (one
@@ -67,6 +69,8 @@ export type PathSpec =
   | { kind: 'berthHashStates'; name: string; id: string; algorithm: Algorithm }
   | { kind: 'berthHashState'; name: string; id: string; algorithm: Algorithm; offset: number }
   | { kind: 'berthUploadDigest'; name: string; id: string; algorithm: Algorithm; offset: number }
+  | { kind: 'berthUploadClaims'; name: string; id: string }
+  | { kind: 'berthUploadClaim'; name: string; id: string; claim: string }
   | { kind: 'referrers'; name: string; algorithm: Algorithm; encoded: string }
   | { kind: 'referrersScanRecord'; name: string }
   | {
@@ -146,6 +150,10 @@ export function pathFor(spec: PathSpec): string {
       return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/_berth/hashstates/${spec.algorithm}/${spec.offset}`;
     case 'berthUploadDigest':
       return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/_berth/digests/${spec.algorithm}/${spec.offset}`;
+    case 'berthUploadClaims':
+      return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/_berth/claims`;
+    case 'berthUploadClaim':
+      return `${ROOT}/repositories/${spec.name}/_uploads/${spec.id}/_berth/claims/${spec.claim}`;
     case 'referrers':
       return `${ROOT}/repositories/${spec.name}/_berth/referrers/${spec.algorithm}/${spec.encoded}`;
     case 'referrersScanRecord':

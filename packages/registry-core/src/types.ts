@@ -60,6 +60,11 @@ export interface Upload {
    * Appends a chunk streamed from `source` and returns the new size. `expectedStart` (the start
    * of the client's `Content-Range`) must equal `size`, else `RANGE_INVALID` before anything is
    * written. If the stream fails midway, the bytes that arrived stay and `size` says how many.
+   *
+   * Writes (this, {@link complete}, {@link cancel}) hold the upload exclusively, across every
+   * process sharing the storage: one that finds the upload changed since it was loaded rejects
+   * with `RANGE_INVALID` (another request wrote to it, or is writing to it right now) or
+   * `BLOB_UPLOAD_UNKNOWN` (completed or cancelled), and writes nothing.
    */
   append(source: AsyncIterable<Uint8Array>, expectedStart?: number): Promise<number>;
   /**
@@ -70,7 +75,10 @@ export interface Upload {
    * chunk appended otherwise.
    */
   complete(digest: Digest, chunk?: FinalChunk): Promise<BlobDescriptor>;
-  /** Discards the upload. */
+  /**
+   * Discards the upload. Rejects with `BLOB_UPLOAD_UNKNOWN` when it is gone already (completed
+   * or cancelled by another request); whatever was left of it is removed all the same.
+   */
   cancel(): Promise<void>;
 }
 
@@ -189,8 +197,10 @@ export interface RegistryOptions {
   /** Largest manifest accepted, in bytes. @default 4194304 */
   readonly manifestMaxSize?: number;
   /**
-   * `validation.manifests`: which references of a pushed manifest must exist. Foreign layers
-   * with `urls` matching `urls.allow` and not `urls.deny` need not be uploaded (registry:2).
+   * `validation.manifests`: which references of a pushed manifest must exist. Every URL in the
+   * `urls` of an image manifest's config or layers must match `urls.allow` (when set) and not
+   * `urls.deny` (with neither set, none is allowed); foreign layers with such URLs need not be
+   * uploaded (registry:2).
    * `indexes.platforms`: `all` (every index child must exist, the default), `none`, or `list`
    * (only children whose platform is in `platformlist`).
    */

@@ -54,9 +54,17 @@
  *   monolithic uploads. A committed `_uploads/<uuid>/data` is not a blob: nothing is visible at
  *   the blob path until the digest has been verified.
  *
- * Operations on one upload are serialized within a process. Concurrent PATCHes of one upload
- * on different processes are a client error (the `_state` offset check catches the honest
- * cases), as in registry:2.
+ * ## One writer at a time
+ *
+ * Every operation that writes (`append`, `complete`, `cancel`) holds the upload exclusively:
+ * within a process through `StoreContext.uploadLocks`, across processes through a claim
+ * (`upload-claims.ts`). Holding it, the operation first re-reads what the request was answered
+ * from — the upload still exists, its size is still the one the client's location names — since
+ * another request may have changed both between `get()` and now. A request that finds the upload
+ * claimed by another process is refused with `416 RANGE_INVALID` (the client asks for the status
+ * and retries), one that finds it completed or cancelled with `404 BLOB_UPLOAD_UNKNOWN`, and
+ * either leaves nothing behind. (registry:2 does not serialize at all: two PATCHes on one upload
+ * may interleave their bytes.)
  */
 import { createHash, type Hash, randomUUID } from 'node:crypto';
 import {
@@ -79,6 +87,7 @@ import { layerLinkPath } from './linked-blob-store.ts';
 import { digestParts, orUndefined, writeLink } from './links.ts';
 import { pathFor } from './paths.ts';
 import type { BlobDescriptor, FinalChunk, Upload, UploadStore } from './types.ts';
+import { claimUpload } from './upload-claims.ts';
 
 /**
  * A hasher of an upload's bytes, kept between requests in {@link StoreContext.uploadHashers}.
@@ -200,6 +209,14 @@ function rangeInvalid(expected: number, size: number): RegistryError {
     offset: expected,
     size,
   });
+}
+
+function uploadBusy(size: number): RegistryError {
+  return new RegistryError(
+    'RANGE_INVALID',
+    'upload is busy: another request is writing to it; ask for its status and retry',
+    { offset: size, size },
+  );
 }
 
 /** Creates the upload store of repository `name` (validated by the caller). */
@@ -341,18 +358,71 @@ class StoredUpload implements Upload {
     }
   }
 
-  append(source: AsyncIterable<Uint8Array>, expectedStart?: number): Promise<number> {
-    return this.#ctx.uploadLocks.run(this.#key, () => this.#append(source, expectedStart));
-  }
-
-  async #append(source: AsyncIterable<Uint8Array>, expectedStart: number | undefined): Promise<number> {
+  async append(source: AsyncIterable<Uint8Array>, expectedStart?: number): Promise<number> {
     const start = this.#size;
     if (expectedStart !== undefined && expectedStart !== start) throw rangeInvalid(expectedStart, start);
-
-    // Wait for the first byte before touching storage: an empty body (a final PUT without a
-    // chunk) must not make another process switch this upload to resumable mode.
+    // Wait for the first byte before touching storage, claim included: an empty body (a final
+    // PUT without a chunk) must not make another process switch this upload to resumable mode.
     const chunks = source[Symbol.asyncIterator]();
-    let next = await nextNonEmpty(chunks);
+    const first = await nextNonEmpty(chunks);
+    if (first.done) return start;
+    try {
+      return await this.#exclusive(() => this.#append(chunks, first));
+    } catch (err) {
+      await chunks.return?.().catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `fn` holding this upload exclusively (see "One writer at a time" in the module comment),
+   * once the upload is known to still exist at the size this object was loaded with.
+   */
+  #exclusive<T>(fn: (exists: boolean) => Promise<T>, options: { forCancel?: boolean } = {}): Promise<T> {
+    return this.#ctx.uploadLocks.run(this.#key, async () => {
+      const claim = await claimUpload(this.#ctx.driver, this.name, this.uuid);
+      if (claim === undefined) throw uploadBusy(this.#size);
+      try {
+        return await fn(await this.#refresh(options.forCancel === true));
+      } finally {
+        // Best effort: a claim left behind is stale, and ignored, after CLAIM_TTL_MS.
+        await claim.release().catch(() => {});
+      }
+    });
+  }
+
+  /**
+   * Checks that the upload still exists (`BLOB_UPLOAD_UNKNOWN`) and still has the size this
+   * object knows (`RANGE_INVALID`). For a cancel, which works with any earlier location, the
+   * size is taken as it is, and a missing upload is reported (`false`) instead: what is left of
+   * it is still removed.
+   */
+  async #refresh(forCancel: boolean): Promise<boolean> {
+    const { driver } = this.#ctx;
+    const [startedAt, size] = await Promise.all([
+      orUndefined(driver.stat(pathFor({ kind: 'uploadStartedAt', name: this.name, id: this.uuid }))),
+      storedSize(this.#ctx, this.#dataPath, this.uuid).catch((error: unknown) => {
+        if (isRegistryErrorCode(error, 'BLOB_UPLOAD_UNKNOWN')) return 0;
+        throw error;
+      }),
+    ]);
+    if (startedAt === undefined) {
+      this.#ctx.uploadHashers.delete(this.#key);
+      if (forCancel) return false;
+      throw uploadUnknown(this.uuid);
+    }
+    if (forCancel) this.#size = size;
+    else if (size !== this.#size) throw rangeInvalid(this.#size, size);
+    return true;
+  }
+
+  /**
+   * Appends `next` and the rest of `chunks` at the upload's current size; the caller holds the
+   * upload (`#exclusive`).
+   */
+  async #append(chunks: AsyncIterator<Uint8Array>, first: IteratorResult<Uint8Array>): Promise<number> {
+    const start = this.#size;
+    let next = first;
     if (next.done) return start;
 
     let hasher: UploadHasher;
@@ -515,7 +585,7 @@ class StoredUpload implements Upload {
   }
 
   complete(digest: Digest, chunk?: FinalChunk): Promise<BlobDescriptor> {
-    return this.#ctx.uploadLocks.run(this.#key, async () => {
+    return this.#exclusive(async () => {
       if (chunk !== undefined) {
         const start = this.#size;
         if (chunk.expectedStart !== undefined && chunk.expectedStart !== start) {
@@ -525,7 +595,8 @@ class StoredUpload implements Upload {
           const whole = await this.#storeWhole(chunk.source, digest);
           if (whole !== undefined) return whole;
         } else {
-          await this.#append(chunk.source, chunk.expectedStart);
+          const chunks = chunk.source[Symbol.asyncIterator]();
+          await this.#append(chunks, await nextNonEmpty(chunks));
         }
       }
       return this.#complete(digest);
@@ -668,7 +739,14 @@ class StoredUpload implements Upload {
   }
 
   cancel(): Promise<void> {
-    return this.#ctx.uploadLocks.run(this.#key, () => this.#remove());
+    return this.#exclusive(
+      async (exists) => {
+        await this.#remove();
+        // Completed or cancelled by another request since it was loaded.
+        if (!exists) throw uploadUnknown(this.uuid);
+      },
+      { forCancel: true },
+    );
   }
 
   /** Deletes the upload directory and any pending data write; idempotent. */

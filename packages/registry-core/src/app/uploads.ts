@@ -59,20 +59,40 @@ export async function handleUpload(
   }
   const repo = config.registry.repository(route.name);
   const { upload, state } = await resumeUpload(c, config, repo, route.uuid);
-  switch (method) {
-    case 'PATCH':
-      return patchUpload(c, config, repo, upload, state);
-    case 'PUT':
-      return completeUpload(c, config, repo, upload, state);
-    case 'DELETE':
-      await upload.cancel();
-      return new Response(null, {
-        status: 204,
-        headers: { 'Docker-Upload-UUID': upload.uuid, 'Content-Length': '0' },
-      });
-    default:
-      return uploadResponse(c, config, repo, upload, 204);
+  try {
+    switch (method) {
+      case 'PATCH':
+        return await patchUpload(c, config, repo, upload, state);
+      case 'PUT':
+        return await completeUpload(c, config, repo, upload, state);
+      case 'DELETE':
+        await upload.cancel();
+        return new Response(null, {
+          status: 204,
+          headers: { 'Docker-Upload-UUID': upload.uuid, 'Content-Length': '0' },
+        });
+      default:
+        return uploadResponse(c, config, repo, upload, 204);
+    }
+  } catch (err) {
+    throw withRange(err, upload.uuid);
   }
+}
+
+/**
+ * The upload store's `RANGE_INVALID` (a stale location, or an upload another request is writing
+ * to) with the headers the spec asks for — `Range` of what is stored, so the client can resume.
+ */
+function withRange(err: unknown, uuid: string, why?: (size: number) => string): unknown {
+  if (!isRegistryError(err) || err.code !== 'RANGE_INVALID' || err.headers.Range !== undefined) return err;
+  const size = sizeOf(err.detail);
+  if (size === undefined) return err;
+  return new RegistryError(
+    'RANGE_INVALID',
+    why === undefined ? err.message : `invalid content range: ${why(size)}`,
+    { size },
+    { headers: { Range: uploadRange(size), 'Docker-Upload-UUID': uuid }, cause: err },
+  );
 }
 
 /**
@@ -179,14 +199,7 @@ async function resumeUpload(
     return { upload: await repo.uploads.get(uuid, { offset, startedAt: state.startedAt }), state };
   } catch (err) {
     // A stale location on PATCH/PUT: answer with the real range, so the client can resume.
-    const size = isRegistryError(err) && err.code === 'RANGE_INVALID' ? sizeOf(err.detail) : undefined;
-    if (size === undefined) throw err;
-    throw new RegistryError(
-      'RANGE_INVALID',
-      `invalid content range: the upload is at ${size} bytes, the location says ${state.offset}`,
-      { size },
-      { headers: { Range: uploadRange(size), 'Docker-Upload-UUID': uuid } },
-    );
+    throw withRange(err, uuid, (size) => `the upload is at ${size} bytes, the location says ${state.offset}`);
   }
 }
 
