@@ -53,17 +53,25 @@ async function main(argv: readonly string[]): Promise<void> {
     sink,
   });
   logger.info('starting berth registry', { config: loaded.source ?? 'embedded default', cwd: process.cwd() });
-  const crash = (kind: string) => (error: unknown) => {
+  // An exception that escapes every guard is a bug. Before the server serves, it ends the
+  // process: nothing runs yet that could be kept. Once it serves, the server logs and counts it
+  // and keeps serving (see `RunningServer.reportEscaped`).
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  const escaped = (kind: 'uncaught exception' | 'unhandled rejection') => (error: unknown) => {
+    if (server !== undefined) {
+      server.reportEscaped(kind, error);
+      return;
+    }
     logger.error(kind, { err: error instanceof Error ? error : new Error(String(error)) });
     logger.flush();
     process.exit(1);
   };
-  process.on('uncaughtException', crash('uncaught exception'));
-  process.on('unhandledRejection', crash('unhandled rejection'));
+  process.on('uncaughtException', escaped('uncaught exception'));
+  process.on('unhandledRejection', escaped('unhandled rejection'));
 
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let running: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer(config, { logger, warnings: loaded.warnings });
+    running = await startServer(config, { logger, warnings: loaded.warnings });
   } catch (error) {
     if (isStartupError(error)) {
       logger.error(error.message);
@@ -72,6 +80,7 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     throw error;
   }
+  server = running;
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -82,7 +91,7 @@ async function main(argv: readonly string[]): Promise<void> {
       process.exit(1);
     }
     logger.info('shutting down', { signal });
-    server.close().then(
+    running.close().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error('shutdown failed', { err: error });

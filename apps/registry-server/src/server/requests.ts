@@ -3,10 +3,18 @@
  * when the response is done, and the set of requests in flight (for draining on shutdown).
  *
  * Everything is taken from the Node objects when the response closes: no per-request timer,
- * closure or stream wrapper, so the access log costs one string per request.
+ * closure or stream wrapper, so the access log costs one string per request. The socket is
+ * remembered when the request arrives: by the time the response closes, Node may already have
+ * detached it from the request (a response sent before the body was read, whose connection
+ * Node then closes).
+ *
+ * Nothing here may throw into Node's event emitters: an exception in a `close` listener is
+ * uncaught and would end the process. The close bookkeeping is guarded and its failures are
+ * logged (once per request) instead.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AccessEntry, Logger } from '../log/logger.ts';
 
 const REQUEST = Symbol('berth.request');
@@ -14,7 +22,10 @@ const REQUEST = Symbol('berth.request');
 interface RequestState {
   readonly id: string;
   readonly start: number;
+  readonly socket: Socket;
   readonly startBytes: number;
+  /** Read when the request arrives: a destroyed socket no longer knows its peer. */
+  readonly remoteAddr: string;
 }
 
 type Tracked = IncomingMessage & { [REQUEST]?: RequestState };
@@ -50,14 +61,25 @@ export class RequestTracker {
     function onClose(this: ServerResponse): void {
       inFlight.delete(this);
       const state = (this.req as Tracked)[REQUEST];
-      if (state !== undefined) logger.access(accessEntry(this, state));
+      try {
+        if (state !== undefined) logger.access(accessEntry(this, state));
+      } catch (err) {
+        try {
+          logger.error('access log failed', { err, requestId: state?.id });
+        } catch {
+          // The logger itself is failing: nothing left to report to.
+        }
+      }
       tracker.#settled();
     }
     return (req, res) => {
+      const socket = req.socket;
       (req as Tracked)[REQUEST] = {
         id: randomUUID(),
         start: performance.now(),
-        startBytes: req.socket.bytesWritten,
+        socket,
+        startBytes: socket.bytesWritten,
+        remoteAddr: socket.remoteAddress ?? '',
       };
       inFlight.add(res);
       res.once('close', onClose);
@@ -104,7 +126,7 @@ function accessEntry(res: ServerResponse, state: RequestState): AccessEntry {
     status,
     bytes: bodyBytes(res, req, state, finished, status),
     durationMs: performance.now() - state.start,
-    remoteAddr: req.socket.remoteAddress ?? '',
+    remoteAddr: state.remoteAddr,
     userAgent: req.headers['user-agent'] ?? '',
     requestId: state.id,
   };
@@ -128,6 +150,6 @@ function bodyBytes(
   }
   const header = (res as unknown as { _header?: string | null })._header;
   const written =
-    req.socket.bytesWritten - state.startBytes - (typeof header === 'string' ? header.length : 0);
+    state.socket.bytesWritten - state.startBytes - (typeof header === 'string' ? header.length : 0);
   return Math.max(0, written);
 }

@@ -9,11 +9,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { lstat, unlink } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { createRegistry, createRegistryApp, type Registry } from '@berth/registry-core';
+import { createRegistry, createRegistryApp, type Registry, RegistryError } from '@berth/registry-core';
 import type { StorageDriver } from '@berth/storage-driver';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { formatDuration } from '../config/duration.ts';
@@ -30,6 +35,7 @@ import {
   storageDriverCheck,
   unavailableResponse,
 } from './health.ts';
+import { badRequestResponse, handleProtocolErrors, isRequestError, MAX_HEADER_BYTES } from './protocol.ts';
 import { scheduleUploadPurging, type UploadPurger } from './purge.ts';
 import { RequestTracker, requestIdOf } from './requests.ts';
 import { enforceClientAuth, httpsOptions } from './tls.ts';
@@ -62,12 +68,30 @@ export interface RunningServer {
   readonly logger: Logger;
   /** Requests whose response has not finished. */
   readonly inFlight: number;
+  /** Failures counted since the start (see {@link ErrorCounts}). */
+  readonly errors: Readonly<ErrorCounts>;
+  /**
+   * Logs (at error level, with the stack) and counts an exception that escaped every guard, an
+   * `uncaughtException` or `unhandledRejection` of the process. The server keeps serving: each
+   * request's state lives in storage, written atomically, so one request's bug must not cut off
+   * every other client (registry:2's Go server likewise recovers a panicking handler), and the
+   * bug stays visible in the log every time it happens.
+   */
+  reportEscaped(kind: 'uncaught exception' | 'unhandled rejection', error: unknown): void;
   /**
    * Stops accepting connections, lets requests in flight finish for up to `drainTimeoutMs`
    * (default `http.draintimeout`; 0 closes them at once), then closes every connection and stops
    * the background jobs. Idempotent.
    */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+/** Failures a server counts. */
+export interface ErrorCounts {
+  /** Requests answered `500` because of an error that is not the client's. */
+  readonly internal: number;
+  /** Exceptions that escaped every guard ({@link RunningServer.reportEscaped}). */
+  readonly escaped: number;
 }
 
 /**
@@ -123,6 +147,7 @@ export async function startServer(
   if (config.storage.maintenance.readOnly) logger.info('read-only mode: writes are answered 405');
   if (!config.storage.redirect) logger.info('backend redirection disabled');
 
+  const counts = { internal: 0, escaped: 0 };
   const accessControl = await createAccessControl(config, logger, { tls: config.http.tls !== undefined });
   const issuer = accessControl.issuer;
 
@@ -138,11 +163,16 @@ export async function startServer(
     catalogMaxEntries: config.catalogMaxEntries,
     tagsMaxTags: config.tagsMaxTags,
     onError(err, c) {
+      const incoming = c.env?.incoming;
+      // A client that went away mid-request is not a server error: its access line (499) says it.
+      if (incoming !== undefined && clientWentAway(incoming)) return;
+      counts.internal += 1;
       logger.error('internal server error', {
         err,
-        requestId: requestIdOf(c.env?.incoming),
+        requestId: requestIdOf(incoming),
         method: c.req.method,
-        path: c.env?.incoming?.url,
+        // Without the query: an upload's signed `_state` never reaches the logs.
+        path: requestPath(incoming?.url ?? c.req.path),
       });
     },
   });
@@ -163,13 +193,28 @@ export async function startServer(
     if (target === '/' || target.startsWith('/?')) return aliveResponse();
     return app.fetch(request, env);
   };
+  // The request whose `Request` is being built: `@hono/node-server` reports a target it cannot
+  // turn into a URL synchronously, from inside the listener call below, so this names it.
+  let building: IncomingMessage | undefined;
   const onListenerError = (error: unknown): Response => {
+    if (isRequestError(error)) return badRequestResponse(building?.url, error.message);
+    counts.internal += 1;
     logger.error('internal server error', { err: error });
-    return new Response(null, { status: 500 });
+    return internalErrorResponse();
   };
-  const listener = getRequestListener(fetch as Parameters<typeof getRequestListener>[0], {
+  const adapter = getRequestListener(fetch as Parameters<typeof getRequestListener>[0], {
     errorHandler: onListenerError,
+    // HTTP/1.0 requests may come without `Host` (Go's server accepts them too).
+    hostname: 'localhost',
   });
+  const listener = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    building = req;
+    try {
+      return adapter(req, res);
+    } finally {
+      building = undefined;
+    }
+  };
 
   const tracker = new RequestTracker(logger);
   const serverOptions = {
@@ -178,6 +223,7 @@ export async function startServer(
     keepAlive: true,
     keepAliveTimeout: 65_000,
     headersTimeout: 66_000,
+    maxHeaderSize: MAX_HEADER_BYTES,
   };
   const tls = config.http.tls;
   let server: HttpServer;
@@ -192,6 +238,7 @@ export async function startServer(
   } else {
     server = createHttpServer(serverOptions, tracker.wrap(listener));
   }
+  handleProtocolErrors(server, logger);
 
   let bound: Bound;
   try {
@@ -220,6 +267,7 @@ export async function startServer(
         });
       }),
     );
+    handleProtocolErrors(debugServer, logger);
     try {
       const debugBound = await listen(debugServer, 'tcp', config.http.debugAddr, 'http.debug.addr');
       debug = { server: debugServer, address: debugBound.address };
@@ -295,6 +343,17 @@ export async function startServer(
     get inFlight(): number {
       return tracker.inFlight;
     },
+    errors: counts,
+    reportEscaped(kind, error) {
+      counts.escaped += 1;
+      const err = error instanceof Error ? error : new Error(String(error));
+      try {
+        logger.error(`${kind} (a bug; the server keeps serving)`, { err });
+        logger.flush();
+      } catch {
+        process.stderr.write(`berth-registry: ${kind}: ${err.stack ?? err.message}\n`);
+      }
+    },
     close,
   };
 }
@@ -327,10 +386,27 @@ async function createDriver(config: BerthConfig, logger: Logger): Promise<Storag
   return driver;
 }
 
+/**
+ * True when the client closed the connection before its request body was read whole: the
+ * error that ended the request is the aborted body (or what it caused), not a server fault.
+ */
+function clientWentAway(incoming: IncomingMessage): boolean {
+  return !incoming.complete && (incoming.destroyed || incoming.socket?.destroyed !== false);
+}
+
 /** The path of a request target, without the query. */
 function requestPath(target: string): string {
   const query = target.indexOf('?');
   return query < 0 ? target : target.slice(0, query);
+}
+
+/** `500 UNKNOWN` in the OCI envelope, for a failure outside the registry app. */
+function internalErrorResponse(): Response {
+  const body = JSON.stringify(new RegistryError('UNKNOWN').toJSON());
+  return new Response(body, {
+    status: 500,
+    headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) },
+  });
 }
 
 function aliveResponse(): Response {

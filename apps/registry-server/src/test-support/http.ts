@@ -56,6 +56,8 @@ export function send(
 export function trickle(url: string): {
   write(chunk: string): Promise<void>;
   finish(last?: string): Promise<SimpleResponse>;
+  /** Closes the connection mid-body, as a client that goes away. */
+  abort(): void;
 } {
   const target = new URL(url);
   let resolveResponse!: (response: SimpleResponse) => void;
@@ -89,7 +91,55 @@ export function trickle(url: string): {
       req.end(last);
       return response;
     },
+    abort: () => {
+      response.catch(() => {});
+      req.destroy();
+    },
   };
+}
+
+/**
+ * Writes `bytes` on a fresh connection to `port` and resolves with everything the server sent
+ * until it closed the connection (or `timeoutMs` passed: then `timedOut`).
+ */
+export function rawExchange(
+  port: number,
+  bytes: string | Buffer,
+  timeoutMs = 5_000,
+): Promise<{ text: string; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    const chunks: Buffer[] = [];
+    const done = (timedOut: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), timedOut });
+    };
+    const timer = setTimeout(() => done(true), timeoutMs);
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('close', () => done(false));
+    socket.on('error', () => {});
+  });
+}
+
+/** The responses in a raw HTTP/1.1 byte stream: status and body of each (`Content-Length` framed). */
+export function parseResponses(text: string): { status: number; headers: string; body: string }[] {
+  const responses: { status: number; headers: string; body: string }[] = [];
+  let rest = text;
+  while (rest.startsWith('HTTP/1.')) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const head = rest.slice(0, end);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    responses.push({
+      status: Number(head.slice(9, 12)),
+      headers: head,
+      body: rest.slice(end + 4, end + 4 + length),
+    });
+    rest = rest.slice(end + 4 + length);
+  }
+  return responses;
 }
 
 /** Resolves `true` when a TCP connection to `port` is refused. */
