@@ -10,6 +10,7 @@ import {
   type AccessPolicy,
   type ClientInfo,
   type CredentialVerifier,
+  isValidRepositoryName,
   parseBasicAuthorization,
   parseScopes,
   quoteParam,
@@ -77,6 +78,15 @@ export function generateSigningKey(): SigningKey {
 
 const MAX_FORM_BYTES = 64 * 1024;
 
+/**
+ * False for access to a `repository` (of any class) whose name is not a valid repository name.
+ * Checked on what the policy grants, so no token is ever signed for `bob/../alice`, whichever
+ * {@link AccessPolicy} is plugged in: registry:2's token servers grant nothing for such a name.
+ */
+function isGrantable(entry: ResourceActions): boolean {
+  return entry.type !== 'repository' || isValidRepositoryName(entry.name);
+}
+
 class RequestProblem extends Error {
   readonly status: number;
   readonly oauthError: string;
@@ -137,7 +147,8 @@ async function readForm(request: Request): Promise<URLSearchParams> {
  * Bad credentials are answered 401 (with a `Basic` challenge) for `GET` and 400 `invalid_grant`
  * for `POST`; too many failures 429 with `Retry-After`. A valid caller always gets a token —
  * with only what it may have, possibly nothing — so the registry answers the request itself
- * (`insufficient_scope`).
+ * (`insufficient_scope`). A scope whose name is not a valid repository name
+ * (`repository:bob/../alice:pull`) is granted nothing; the other scopes of the request still are.
  *
  * @example
  * ```ts
@@ -162,7 +173,7 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
     user: string | undefined,
     requested: readonly ResourceActions[],
   ): Promise<IssuedToken> => {
-    const access = options.policy.grant(user, requested);
+    const access = options.policy.grant(user, requested).filter(isGrantable);
     const issuedAtMs = now();
     const iat = Math.floor(issuedAtMs / 1000);
     const token = await new SignJWT({

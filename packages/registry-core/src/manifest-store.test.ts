@@ -217,7 +217,7 @@ describe('manifest store: put', () => {
     expect((await listRepo.manifests.put(index, {})).digest).toBe(digestOf(index)); // arm64 not required
   });
 
-  it('lets foreign layers with allowed urls be absent', async () => {
+  it('lets foreign layers with allowed urls be absent, and refuses the others', async () => {
     const foreign = bytes('windows base layer');
     const config = bytes('{"os":"windows"}');
     const manifest = (urls: string[]) =>
@@ -231,7 +231,13 @@ describe('manifest store: put', () => {
 
     const strict = setup(); // neither allow nor deny: nothing allowed (registry:2)
     await pushBlob(strict.repo, config);
-    expect(await codeOf(strict.repo.manifests.put(good, {}))).toBe('MANIFEST_BLOB_UNKNOWN');
+    const refused = await errorOf(strict.repo.manifests.put(good, {}));
+    expect(refused.code).toBe('MANIFEST_INVALID');
+    expect(refused.status).toBe(400);
+    expect(refused.detail).toEqual({ pointer: '/layers/0/urls/0', url: 'https://mcr.example.com/layer' });
+    // pushing the layer does not make a refused URL acceptable
+    await pushBlob(strict.repo, foreign);
+    expect(await codeOf(strict.repo.manifests.put(good, {}))).toBe('MANIFEST_INVALID');
 
     const allowing = setup({
       validation: { urls: { allow: [/^https:\/\/mcr\.example\.com\//], deny: [/evil/] } },
@@ -239,8 +245,10 @@ describe('manifest store: put', () => {
     await pushBlob(allowing.repo, config);
     expect((await allowing.repo.manifests.put(good, {})).digest).toBe(digestOf(good));
     const denied = manifest(['https://mcr.example.com/evil']);
-    expect(await codeOf(allowing.repo.manifests.put(denied, {}))).toBe('MANIFEST_BLOB_UNKNOWN');
-    // a normal layer type with urls is still checked
+    expect(await codeOf(allowing.repo.manifests.put(denied, {}))).toBe('MANIFEST_INVALID');
+    // without urls, a foreign layer must be pushed like any layer
+    expect(await codeOf(allowing.repo.manifests.put(manifest([]), {}))).toBe('MANIFEST_BLOB_UNKNOWN');
+    // a normal layer type with allowed urls is still checked
     const normal = json({
       schemaVersion: 2,
       mediaType: MediaType.DockerManifest,
@@ -248,6 +256,47 @@ describe('manifest store: put', () => {
       layers: [descriptorOf(foreign, MediaType.DockerLayerTarGzip, { urls: ['https://mcr.example.com/x'] })],
     });
     expect(await codeOf(allowing.repo.manifests.put(normal, {}))).toBe('MANIFEST_BLOB_UNKNOWN');
+  });
+
+  it('refuses urls on ordinary layers and the config unless validation.manifests.urls allows them', async () => {
+    const config = bytes('config');
+    const layer = bytes('layer');
+    const withUrls = (where: 'config' | 'layer', urls: string[]) =>
+      json({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: descriptorOf(config, MediaType.OciConfig, where === 'config' ? { urls } : {}),
+        layers: [descriptorOf(layer, MediaType.OciLayerTarGzip, where === 'layer' ? { urls } : {})],
+      });
+    const metadata = 'http://169.254.169.254/latest/meta-data/';
+
+    const strict = setup();
+    await pushBlob(strict.repo, config);
+    await pushBlob(strict.repo, layer);
+    const err = await errorOf(strict.repo.manifests.put(withUrls('layer', [metadata]), {}));
+    expect(err.code).toBe('MANIFEST_INVALID');
+    expect(err.message).toMatch(/^invalid URL on layer 0: /);
+    expect(err.detail).toEqual({ pointer: '/layers/0/urls/0', url: metadata });
+    const onConfig = await errorOf(strict.repo.manifests.put(withUrls('config', [metadata]), {}));
+    expect(onConfig.message).toMatch(/^invalid URL on the config: /);
+    expect(onConfig.detail).toEqual({ pointer: '/config/urls/0', url: metadata });
+    expect(await codeOf(strict.repo.tags.resolve('latest'))).toBe('MANIFEST_UNKNOWN');
+
+    const allowing = setup({ validation: { urls: { allow: [/^https:\/\/cdn\.example\.com\//] } } });
+    await pushBlob(allowing.repo, config);
+    await pushBlob(allowing.repo, layer);
+    const ok = withUrls('layer', ['https://cdn.example.com/l']);
+    expect((await allowing.repo.manifests.put(ok, {})).digest).toBe(digestOf(ok));
+    expect(await codeOf(allowing.repo.manifests.put(withUrls('layer', [metadata]), {}))).toBe(
+      'MANIFEST_INVALID',
+    );
+
+    // the URL check runs before the reference check, and not at all with validation disabled
+    expect(await codeOf(setup().repo.manifests.put(withUrls('layer', [metadata]), {}))).toBe(
+      'MANIFEST_INVALID',
+    );
+    const off = setup({ validation: { disabled: true } });
+    expect((await off.repo.manifests.put(withUrls('config', [metadata]), {})).digest).toBeDefined();
   });
 
   it('applies registry:2 URL rules', () => {

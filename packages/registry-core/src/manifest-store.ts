@@ -54,28 +54,66 @@ export interface ManifestStoreDependencies {
 }
 
 /**
- * True when every URL of a foreign layer is allowed by `validation.manifests.urls`, registry:2's
- * rule: http(s) without a fragment, matching an `allow` pattern when `allow` is set and no `deny`
- * pattern; with neither set, nothing is allowed.
+ * Why `url` may not appear in a pushed manifest's `urls`, or `undefined` when it may:
+ * registry:2's rule is http(s) without a fragment, matching an `allow` pattern when `allow` is
+ * set and no `deny` pattern; with neither set, nothing is allowed.
+ */
+function urlProblem(url: string, validation: RegistryOptions['validation']): string | undefined {
+  const allow = validation?.urls?.allow ?? [];
+  const deny = validation?.urls?.deny ?? [];
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'not a URL';
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'not an http or https URL';
+  if (url.includes('#')) return 'URLs with a fragment are not allowed';
+  if (allow.length === 0 && deny.length === 0) {
+    return 'no URL is allowed without validation.manifests.urls.allow or .deny';
+  }
+  if (allow.length > 0 && !allow.some((re) => matches(re, url))) {
+    return 'matches no validation.manifests.urls.allow pattern';
+  }
+  if (deny.some((re) => matches(re, url))) return 'matches a validation.manifests.urls.deny pattern';
+  return undefined;
+}
+
+/**
+ * True when `urls` is not empty and every URL is allowed by `validation.manifests.urls`,
+ * registry:2's rule: http(s) without a fragment, matching an `allow` pattern when `allow` is set
+ * and no `deny` pattern; with neither set, nothing is allowed.
  */
 export function foreignUrlsAllowed(
   urls: readonly string[],
   validation: RegistryOptions['validation'],
 ): boolean {
-  const allow = validation?.urls?.allow ?? [];
-  const deny = validation?.urls?.deny ?? [];
-  if (urls.length === 0 || (allow.length === 0 && deny.length === 0)) return false;
-  return urls.every((url) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      return false;
+  return urls.length > 0 && urls.every((url) => urlProblem(url, validation) === undefined);
+}
+
+/**
+ * Refuses an image manifest whose config or layers carry a URL `validation.manifests.urls` does
+ * not allow. Clients may fetch from `urls` before asking the registry, so an unchecked URL makes
+ * every puller a request forger (an ordinary layer's URLs as much as a foreign layer's). Indexes
+ * are not checked: clients resolve their children through the registry.
+ * @throws {RegistryError} `MANIFEST_INVALID` naming the first offending URL.
+ */
+function assertUrlsAllowed(manifest: Manifest, validation: RegistryOptions['validation']): void {
+  if (manifest.kind !== 'oci-manifest' && manifest.kind !== 'docker-manifest') return;
+  const described: { pointer: string; what: string; descriptor: Descriptor }[] = [
+    { pointer: '/config', what: 'the config', descriptor: manifest.config },
+    ...manifest.layers.map((descriptor, i) => ({ pointer: `/layers/${i}`, what: `layer ${i}`, descriptor })),
+  ];
+  for (const { pointer, what, descriptor } of described) {
+    for (const [i, url] of (descriptor.urls ?? []).entries()) {
+      const problem = urlProblem(url, validation);
+      if (problem === undefined) continue;
+      throw new RegistryError('MANIFEST_INVALID', `invalid URL on ${what}: ${problem}`, {
+        pointer: `${pointer}/urls/${i}`,
+        url,
+      });
     }
-    if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || url.includes('#')) return false;
-    if (allow.length > 0 && !allow.some((re) => matches(re, url))) return false;
-    return !deny.some((re) => matches(re, url));
-  });
+  }
 }
 
 function matches(re: RegExp, value: string): boolean {
@@ -165,6 +203,7 @@ export function createManifestStore(
     const checks = references(manifest).filter(({ role, descriptor }) => {
       if (role === 'subject') return false; // the subject may be pushed later (OCI spec)
       if (role === 'manifest') return childRequired(descriptor, validation);
+      // A foreign layer with (allowed) URLs need not be here; without URLs it must, like any layer.
       if (role === 'layer' && FOREIGN_LAYER_TYPES.has(descriptor.mediaType)) {
         return !foreignUrlsAllowed(descriptor.urls ?? [], validation);
       }
@@ -227,6 +266,7 @@ export function createManifestStore(
       }
 
       if (options.validation?.disabled !== true) {
+        assertUrlsAllowed(manifest, options.validation);
         const missing = await missingReferences(manifest);
         const [first, ...rest] = missing;
         if (first !== undefined) {

@@ -117,7 +117,10 @@ export interface HttpConfig {
 export interface ValidationConfig {
   /** `validation.disabled` (and the deprecated `validation.enabled`). @default false */
   readonly disabled: boolean;
-  /** URL patterns of foreign layers. Both empty means no URL is allowed (registry:2). */
+  /**
+   * URL patterns for the `urls` of image manifests' configs and layers. Both empty means no URL
+   * is allowed (registry:2).
+   */
   readonly urls: { readonly allow: readonly RegExp[]; readonly deny: readonly RegExp[] };
   readonly indexes: {
     /** @default 'all' */

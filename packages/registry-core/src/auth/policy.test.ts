@@ -160,3 +160,52 @@ describe('allowAuthenticatedPolicy (registry:2 without rules)', () => {
     expect(actions(policy.actionsFor(undefined, repo('x/y')))).toEqual([]);
   });
 });
+
+describe('invalid repository names', () => {
+  const policy = createAccessPolicy({
+    rules: [
+      { repositories: ['bob/**'], users: ['bob'], actions: ['*'] },
+      { repositories: ['**'], anonymous: true, actions: ['pull'] },
+    ],
+  });
+  const invalid = [
+    'bob/../alice/secret',
+    'bob/./x',
+    'bob//x',
+    'Bob/x',
+    'bob/x/',
+    '/bob/x',
+    'bob/%2e%2e/x',
+    'bob/..',
+    `bob/${'a'.repeat(252)}`,
+  ];
+
+  it.each(invalid.map((name) => [name.length > 255 ? 'a 256-character name' : name, name]))(
+    '%s matches no rule, not even ** or bob/**',
+    (_label, name) => {
+      expect(actions(policy.actionsFor('bob', repo(name)))).toEqual([]);
+      expect(actions(policy.actionsFor(undefined, repo(name)))).toEqual([]);
+      expect(actions(policy.actionsFor('bob', { type: 'repository', class: 'plugin', name }))).toEqual([]);
+      const record: AccessRecord = { type: 'repository', name, action: 'pull' };
+      expect(policy.missing('bob', [record])).toEqual([record]);
+      expect(allowAuthenticatedPolicy().actionsFor('bob', repo(name)).size).toBe(0);
+    },
+  );
+
+  it('grant() drops them and keeps the valid scopes of the same request', () => {
+    expect(
+      policy.grant('bob', [
+        ...invalid.map((name) => ({ type: 'repository', name, actions: ['pull', 'push'] })),
+        ...invalid.map((name) => ({ type: 'repository', class: 'plugin', name, actions: ['pull'] })),
+        { type: 'repository', name: 'bob/app', actions: ['*'] },
+        { type: 'repository', class: 'plugin', name: 'bob/p', actions: ['pull'] },
+      ]),
+    ).toEqual([
+      { type: 'repository', name: 'bob/app', actions: ['pull', 'push', 'delete'] },
+      { type: 'repository', class: 'plugin', name: 'bob/p', actions: ['pull'] },
+    ]);
+    expect(
+      policy.grant('bob', [{ type: 'repository', name: `bob/${'a'.repeat(251)}`, actions: ['pull'] }]),
+    ).toHaveLength(1); // 255 characters is still a name
+  });
+});

@@ -10,8 +10,10 @@
  * Repository globs match whole names: `*` is any run of characters other than `/` (one path
  * component or part of one), `**` is any run of characters including `/` (so `apps/**` is
  * everything below `apps/`, but not `apps` itself), `?` is one character other than `/`;
- * everything else matches itself.
+ * everything else matches itself. Only valid repository names match anything: a scope for
+ * `bob/../alice` or `Bob/x` is granted nothing, whatever the rules.
  */
+import { isValidRepositoryName } from '../names.ts';
 import type { AccessRecord, AccessResource, ResourceActions } from './access.ts';
 import { REPOSITORY_ACTIONS } from './access.ts';
 
@@ -196,6 +198,8 @@ export function createAccessPolicy(options: AccessPolicyOptions): AccessPolicy {
       return out;
     }
     if (resource.type !== 'repository') return out;
+    // Globs match text, so `bob/**` would match `bob/../alice`: only real names can match.
+    if (!isValidRepositoryName(resource.name)) return out;
     for (const rule of rules) {
       if (rule.actions.size === 0 || !applies(rule, user)) continue;
       if (!rule.repositories.some((glob) => glob.test(resource.name))) continue;
