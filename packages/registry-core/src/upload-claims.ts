@@ -39,7 +39,17 @@ export const CLAIM_RENEW_MS = 10_000;
 export interface UploadClaim {
   /** Deletes the claim (idempotent; a claim whose upload was removed is gone already). */
   release(): Promise<void>;
+  /**
+   * Releases a claim that was deleted with its upload's directory: only stops the renewal, so
+   * no delete is spent on a file that is gone (unless a renewal raced the removal).
+   */
+  removedWithUpload(): Promise<void>;
 }
+
+/** What {@link claimUpload} found. */
+export type ClaimResult<T> =
+  | { readonly claim: UploadClaim; readonly checked: T }
+  | { readonly claim: undefined; readonly checked: undefined };
 
 const encoder = new TextEncoder();
 const CLAIM_NAME = /^(\d{13,16})-[0-9a-f]{16}$/;
@@ -62,33 +72,49 @@ async function deleteQuietly(driver: StorageDriver, path: string): Promise<void>
   }
 }
 
+/** Options of {@link claimUpload}. */
+export interface ClaimOptions<T> {
+  /**
+   * Run once the claim is written, alongside the listing of the claims (saving a round trip):
+   * reads of the upload's state that must not happen before the claim. Its result is returned
+   * with the claim; if it rejects, the claim is released and the rejection passed on.
+   */
+  readonly check: () => Promise<T>;
+  /** The clock. @default Date.now */
+  readonly now?: () => number;
+}
+
 /**
- * Claims upload `id` of repository `name`; `undefined` when another live claim is held (see the
- * module comment).
+ * Claims upload `id` of repository `name`; `{ claim: undefined }` when another live claim is
+ * held (see the module comment).
  */
-export async function claimUpload(
+export async function claimUpload<T>(
   driver: StorageDriver,
   name: string,
   id: string,
-  now: () => number = Date.now,
-): Promise<UploadClaim | undefined> {
+  options: ClaimOptions<T>,
+): Promise<ClaimResult<T>> {
+  const now = options.now ?? Date.now;
   const pathOf = (claim: string): string => pathFor({ kind: 'berthUploadClaim', name, id, claim });
   const content = encoder.encode(`${hostname()} ${process.pid}\n`);
   let current = newClaimName(now());
   await driver.putContent(pathOf(current), content, { durable: false });
 
-  let others: string[];
-  try {
-    others = (await driver.list(pathFor({ kind: 'berthUploadClaims', name, id }))).map(baseName);
-  } catch (err) {
-    // The upload was removed meanwhile (our claim with it): nobody else holds it; the caller
-    // finds the upload gone.
-    if (!isPathNotFound(err)) {
-      await deleteQuietly(driver, pathOf(current)).catch(() => {});
+  const listing = driver.list(pathFor({ kind: 'berthUploadClaims', name, id })).then(
+    (paths) => paths.map(baseName),
+    (err: unknown) => {
+      // The upload was removed meanwhile (our claim with it): nobody else holds it; the check
+      // finds the upload gone.
+      if (isPathNotFound(err)) return [];
       throw err;
-    }
-    others = [];
+    },
+  );
+  const [listed, checked] = await Promise.allSettled([listing, options.check()]);
+  if (listed.status === 'rejected' || checked.status === 'rejected') {
+    await deleteQuietly(driver, pathOf(current)).catch(() => {});
+    throw listed.status === 'rejected' ? listed.reason : (checked as PromiseRejectedResult).reason;
   }
+  const others = listed.value;
   const at = now();
   let busy = false;
   for (const other of others) {
@@ -103,7 +129,7 @@ export async function claimUpload(
   }
   if (busy) {
     await deleteQuietly(driver, pathOf(current));
-    return undefined;
+    return { claim: undefined, checked: undefined };
   }
 
   let renewing: Promise<void> | undefined;
@@ -125,7 +151,7 @@ export async function claimUpload(
   }, CLAIM_RENEW_MS);
   timer.unref();
 
-  return {
+  const claim: UploadClaim = {
     async release() {
       if (released) return;
       released = true;
@@ -133,5 +159,11 @@ export async function claimUpload(
       await renewing;
       await deleteQuietly(driver, pathOf(current));
     },
+    async removedWithUpload() {
+      if (renewing !== undefined) return claim.release();
+      released = true;
+      clearInterval(timer);
+    },
   };
+  return { claim, checked: checked.value };
 }

@@ -87,7 +87,7 @@ import { layerLinkPath } from './linked-blob-store.ts';
 import { digestParts, orUndefined, writeLink } from './links.ts';
 import { pathFor } from './paths.ts';
 import type { BlobDescriptor, FinalChunk, Upload, UploadStore } from './types.ts';
-import { claimUpload } from './upload-claims.ts';
+import { claimUpload, type UploadClaim } from './upload-claims.ts';
 
 /**
  * A hasher of an upload's bytes, kept between requests in {@link StoreContext.uploadHashers}.
@@ -297,6 +297,8 @@ class StoredUpload implements Upload {
   readonly #key: string;
   readonly #dataPath: string;
   #size: number;
+  /** The claim held by the running write (see `#exclusive`). */
+  #claim: UploadClaim | undefined;
 
   constructor(
     ctx: StoreContext,
@@ -380,24 +382,23 @@ class StoredUpload implements Upload {
    */
   #exclusive<T>(fn: (exists: boolean) => Promise<T>, options: { forCancel?: boolean } = {}): Promise<T> {
     return this.#ctx.uploadLocks.run(this.#key, async () => {
-      const claim = await claimUpload(this.#ctx.driver, this.name, this.uuid);
+      const { claim, checked } = await claimUpload(this.#ctx.driver, this.name, this.uuid, {
+        check: () => this.#readState(),
+      });
       if (claim === undefined) throw uploadBusy(this.#size);
+      this.#claim = claim;
       try {
-        return await fn(await this.#refresh(options.forCancel === true));
+        return await fn(this.#verifyState(checked, options.forCancel === true));
       } finally {
+        this.#claim = undefined;
         // Best effort: a claim left behind is stale, and ignored, after CLAIM_TTL_MS.
         await claim.release().catch(() => {});
       }
     });
   }
 
-  /**
-   * Checks that the upload still exists (`BLOB_UPLOAD_UNKNOWN`) and still has the size this
-   * object knows (`RANGE_INVALID`). For a cancel, which works with any earlier location, the
-   * size is taken as it is, and a missing upload is reported (`false`) instead: what is left of
-   * it is still removed.
-   */
-  async #refresh(forCancel: boolean): Promise<boolean> {
+  /** Whether the upload exists, and its stored size: read once the upload is claimed. */
+  async #readState(): Promise<{ exists: boolean; size: number }> {
     const { driver } = this.#ctx;
     const [startedAt, size] = await Promise.all([
       orUndefined(driver.stat(pathFor({ kind: 'uploadStartedAt', name: this.name, id: this.uuid }))),
@@ -406,13 +407,23 @@ class StoredUpload implements Upload {
         throw error;
       }),
     ]);
-    if (startedAt === undefined) {
+    return { exists: startedAt !== undefined, size };
+  }
+
+  /**
+   * Checks that the upload still exists (`BLOB_UPLOAD_UNKNOWN`) and still has the size this
+   * object knows (`RANGE_INVALID`): another request may have changed both since `get()`. For a
+   * cancel, which works with any earlier location, the size is taken as it is, and a missing
+   * upload is reported (`false`) instead: what is left of it is still removed.
+   */
+  #verifyState(state: { exists: boolean; size: number }, forCancel: boolean): boolean {
+    if (!state.exists) {
       this.#ctx.uploadHashers.delete(this.#key);
       if (forCancel) return false;
       throw uploadUnknown(this.uuid);
     }
-    if (forCancel) this.#size = size;
-    else if (size !== this.#size) throw rangeInvalid(this.#size, size);
+    if (forCancel) this.#size = state.size;
+    else if (state.size !== this.#size) throw rangeInvalid(this.#size, state.size);
     return true;
   }
 
@@ -749,12 +760,13 @@ class StoredUpload implements Upload {
     );
   }
 
-  /** Deletes the upload directory and any pending data write; idempotent. */
+  /** Deletes the upload directory (the claim in it too) and any pending data write; idempotent. */
   async #remove(): Promise<void> {
     this.#ctx.uploadHashers.delete(this.#key);
     const { driver } = this.#ctx;
     try {
       await driver.delete(pathFor({ kind: 'upload', name: this.name, id: this.uuid }));
+      await this.#claim?.removedWithUpload();
     } catch (err) {
       if (!isPathNotFound(err)) throw err;
       // Nothing visible left; a pending write may still be (its directory shows nothing else).
