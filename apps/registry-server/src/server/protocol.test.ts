@@ -3,6 +3,11 @@
  * heads, `CONNECT`, bytes after a body), and that errors around a request — a client going
  * away, a failing access log — never end the server.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { htpasswdLine } from '@berth/auth-htpasswd';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../config/load.ts';
 import { createMemorySink, type LogSink } from '../log/logger.ts';
@@ -15,8 +20,8 @@ const BASE = 'version: 0.1\nstorage: inmemory\nhttp:\n  addr: 127.0.0.1:0\n  sec
 const running: RunningServer[] = [];
 
 /** Starts a server logging to a memory sink, through `wrap` when given. */
-async function start(wrap?: (sink: LogSink) => LogSink) {
-  const { config } = await parseConfig(BASE, { env: {} });
+async function start(wrap?: (sink: LogSink) => LogSink, yaml = BASE) {
+  const { config } = await parseConfig(yaml, { env: {} });
   const sink = createMemorySink();
   const server = await startServer(config, { logSink: wrap === undefined ? sink : wrap(sink) });
   running.push(server);
@@ -146,6 +151,38 @@ describe('errors around a request never end the server', () => {
     const status = await send(location.toString());
     expect(status.status).toBe(204);
     await alive(server);
+  });
+
+  it('a bcrypt worker that dies mid-check fails that request alone (500); the next gets a fresh worker', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-protocol-'));
+    try {
+      const htpasswd = join(dir, 'htpasswd');
+      await writeFile(htpasswd, `${await htpasswdLine('bob', 'bob-password', 5)}\n`);
+      const { server, sink } = await start(
+        undefined,
+        `${BASE}auth:\n  htpasswd:\n    realm: test\n    path: ${htpasswd}\n`,
+      );
+      const authorization = `Basic ${Buffer.from('bob:bob-password').toString('base64')}`;
+      // The next password check's worker exits instead of answering, as a crashed thread would.
+      const postMessage = Worker.prototype.postMessage;
+      const spy = vi.spyOn(Worker.prototype, 'postMessage').mockImplementationOnce(function (this: Worker) {
+        void this.terminate();
+      });
+      try {
+        const failed = await send(`${server.url}/v2/`, { headers: { Authorization: authorization } });
+        expect(failed.status).toBe(500);
+        expect(envelope(failed.body).code).toBe('UNKNOWN');
+      } finally {
+        spy.mockRestore();
+        expect(Worker.prototype.postMessage).toBe(postMessage);
+      }
+      const ok = await send(`${server.url}/v2/`, { headers: { Authorization: authorization } });
+      expect(ok.status).toBe(200);
+      expect(server.errors.internal).toBe(1);
+      expect(sink.records().filter((r) => r.msg === 'internal server error')).toHaveLength(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a failing access log sink is contained: every request is still answered', async () => {

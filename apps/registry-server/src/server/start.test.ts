@@ -228,6 +228,9 @@ describe('internal errors', () => {
     });
     expect(String(error.stack)).toMatch(/\n\s+at /);
     expect(access.status).toBe(500);
+    expect(server.errors.internal).toBe(1);
+    // One failing request ends nothing: the server goes on answering.
+    expect((await send(`${server.url}/v2/`)).status).toBe(200);
   });
 });
 
