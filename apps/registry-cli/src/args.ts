@@ -1,7 +1,10 @@
 /** Command-line parsing with `node:util` `parseArgs`, turning its errors into usage errors. */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { parseDuration } from '@berth/registry-server';
 import { usage } from './errors.ts';
+import type { Io } from './io.ts';
 
 /** The `options` of a `parseArgs` config. */
 export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
@@ -53,24 +56,38 @@ export function durationOption(name: string, value: string): number {
 }
 
 /**
- * The CONFIG positional (or `REGISTRY_CONFIGURATION_PATH`), and at most `extra` more.
+ * The CONFIG positional and at most `extra` more. CONFIG is optional, as for the server: without
+ * it, `REGISTRY_CONFIGURATION_PATH`, else the embedded default (`./data`). When a command takes
+ * more positionals, a first one that is neither a `*.yml`/`*.yaml` name nor an existing file is
+ * the next positional, not CONFIG (`berth du team/app` lists that repository with the default).
+ * @returns `config` undefined for "whatever the server would use without an argument".
  * @throws {CliError} `USAGE`
  */
 export function configAndRest(
   positionals: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
+  io: Pick<Io, 'cwd'>,
   extra: readonly string[],
-): { config: string; rest: (string | undefined)[] } {
-  const [first, ...rest] = positionals;
-  const config = first ?? env.REGISTRY_CONFIGURATION_PATH;
-  if (config === undefined || config === '') {
-    throw usage('missing CONFIG: the registry configuration file (config.yml), as given to the server');
+): { config: string | undefined; rest: (string | undefined)[] } {
+  let config: string | undefined = positionals[0];
+  let rest = positionals.slice(1);
+  if (config !== undefined && extra.length > 0 && !looksLikeConfig(config, io.cwd)) {
+    config = undefined;
+    rest = [...positionals];
   }
   if (rest.length > extra.length) {
     throw usage(
       `unexpected argument ${JSON.stringify(rest[extra.length])}` +
-        (extra.length === 0 ? '' : ` (expected CONFIG ${extra.map((e) => `[${e}]`).join(' ')})`),
+        ` (expected [CONFIG]${extra.map((e) => ` [${e}]`).join('')})`,
     );
   }
   return { config, rest: extra.map((_, i) => rest[i]) };
+}
+
+function looksLikeConfig(arg: string, cwd: string): boolean {
+  if (/\.ya?ml$/i.test(arg)) return true;
+  try {
+    return statSync(resolve(cwd, arg)).isFile();
+  } catch {
+    return false;
+  }
 }

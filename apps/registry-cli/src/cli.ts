@@ -28,11 +28,12 @@ export function version(): string {
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return `Usage: berth COMMAND CONFIG [ARGS] [OPTIONS]
+  return `Usage: berth COMMAND [CONFIG] [ARGS] [OPTIONS]
 
 Operator tools for a Berth (or registry:2) registry. Every command reads the
 registry's config.yml (with REGISTRY_* overrides) and works on any storage
-driver; --json prints machine-readable output.
+driver; without CONFIG, what the server uses without one (REGISTRY_CONFIGURATION_PATH,
+else the embedded default: ./data). --json prints machine-readable output.
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}

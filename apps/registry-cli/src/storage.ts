@@ -11,12 +11,18 @@ export interface OpenedStorage {
 }
 
 /**
- * Loads `configPath` (with `REGISTRY_*` overrides from `io.env`), prints its warnings to stderr
- * unless `quiet`, and creates the configured storage driver.
+ * Loads `configPath` — or, when `undefined`, what the server loads without an argument
+ * (`REGISTRY_CONFIGURATION_PATH`, else the embedded default) — with `REGISTRY_*` overrides from
+ * `io.env`, prints its warnings to stderr unless `quiet`, and creates the configured storage
+ * driver.
  * @throws {CliError} `CONFIG` with the message naming the offending key, `STORAGE` when the
  * driver cannot be created.
  */
-export async function openStorage(configPath: string, io: Io, quiet: boolean): Promise<OpenedStorage> {
+export async function openStorage(
+  configPath: string | undefined,
+  io: Io,
+  quiet: boolean,
+): Promise<OpenedStorage> {
   let loaded: LoadedConfig;
   try {
     loaded = await loadConfig({ path: configPath, env: io.env, cwd: io.cwd });

@@ -1,5 +1,6 @@
 export { formatDuration, parseDuration } from './config/duration.ts';
 export { ConfigError, isConfigError } from './config/errors.ts';
+export { invocationDirectory } from './config/invocation.ts';
 export {
   DEFAULT_CONFIG_YAML,
   type LoadConfigOptions,

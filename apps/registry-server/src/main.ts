@@ -5,9 +5,11 @@
  * gracefully on SIGTERM/SIGINT (a second signal exits at once).
  *
  * Run through `pnpm start`, the working directory is where `pnpm` was invoked (`INIT_CWD`), so
- * relative paths (the config file, `./data` of the default) mean what the user typed.
+ * relative paths (the config file, `./data` of the default) mean what the user typed — exactly
+ * as for the `berth` CLI (see `config/invocation.ts`).
  */
 import { isConfigError } from './config/errors.ts';
+import { invocationDirectory } from './config/invocation.ts';
 import { loadConfig } from './config/load.ts';
 import { createLogger, createStdoutSink } from './log/logger.ts';
 import { isStartupError } from './server/errors.ts';
@@ -29,10 +31,8 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   if (args.length > 1) fail(`too many arguments\n${USAGE}`, 2);
 
-  const initCwd = process.env.INIT_CWD;
-  if (process.env.npm_lifecycle_event === 'start' && initCwd !== undefined && initCwd !== process.cwd()) {
-    process.chdir(initCwd);
-  }
+  const cwd = invocationDirectory(process.env, process.cwd(), ['start']);
+  if (cwd !== process.cwd()) process.chdir(cwd);
 
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   try {

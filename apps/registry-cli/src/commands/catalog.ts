@@ -15,7 +15,7 @@ import { createProgress, type Io } from '../io.ts';
 import { openStorage } from '../storage.ts';
 import type { Command } from './command.ts';
 
-const HELP = `Usage: berth catalog CONFIG [REPOSITORY] [--json]
+const HELP = `Usage: berth catalog [CONFIG] [REPOSITORY] [--json]
 
 Without REPOSITORY: lists the repositories, in the order of GET /v2/_catalog.
 With REPOSITORY: lists its tags with the digest, media type, platforms and size
@@ -162,7 +162,7 @@ export const catalogCommand: Command = {
       io.stdout.write(`${HELP}\n`);
       return ExitCode.ok;
     }
-    const { config, rest } = configAndRest(positionals, io.env, ['REPOSITORY']);
+    const { config, rest } = configAndRest(positionals, io, ['REPOSITORY']);
     const name = rest[0];
     if (name !== undefined && !isValidRepositoryName(name)) {
       throw usage(`invalid repository name ${JSON.stringify(name)}`);

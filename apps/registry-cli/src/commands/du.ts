@@ -15,7 +15,7 @@ import { createProgress, type Io } from '../io.ts';
 import { openStorage } from '../storage.ts';
 import type { Command } from './command.ts';
 
-const HELP = `Usage: berth du CONFIG [REPOSITORY] [--json]
+const HELP = `Usage: berth du [CONFIG] [REPOSITORY] [--json]
 
 Disk usage per repository. A repository uses the blobs its manifests need
 (every revision, tagged or not, with configs, layers and index children) and
@@ -122,7 +122,7 @@ export const duCommand: Command = {
       io.stdout.write(`${HELP}\n`);
       return ExitCode.ok;
     }
-    const { config, rest } = configAndRest(positionals, io.env, ['REPOSITORY']);
+    const { config, rest } = configAndRest(positionals, io, ['REPOSITORY']);
     const name = rest[0];
     if (name !== undefined && !isValidRepositoryName(name)) {
       throw usage(`invalid repository name ${JSON.stringify(name)}`);

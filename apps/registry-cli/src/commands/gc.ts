@@ -13,7 +13,7 @@ import { createProgress, type Io } from '../io.ts';
 import { openStorage } from '../storage.ts';
 import type { Command } from './command.ts';
 
-const HELP = `Usage: berth gc CONFIG [--dry-run] [--delete-untagged] [--grace 1h] [--quiet] [--json]
+const HELP = `Usage: berth gc [CONFIG] [--dry-run] [--delete-untagged] [--grace 1h] [--quiet] [--json]
 
 Mark and sweep over every repository: deletes the blobs nothing references, the
 manifests no tag reaches (with --delete-untagged), the _layers links of deleted
@@ -122,7 +122,7 @@ export const gcCommand: Command = {
       io.stdout.write(`${HELP}\n`);
       return ExitCode.ok;
     }
-    const { config } = configAndRest(positionals, io.env, []);
+    const { config } = configAndRest(positionals, io, []);
     const graceMs =
       values.grace === undefined ? DEFAULT_GC_GRACE_MS : durationOption('grace', String(values.grace));
     const settleMs =

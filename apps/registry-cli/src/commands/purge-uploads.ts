@@ -7,7 +7,7 @@ import type { Io } from '../io.ts';
 import { openStorage } from '../storage.ts';
 import type { Command } from './command.ts';
 
-const HELP = `Usage: berth purge-uploads CONFIG [--older-than 168h] [--dry-run] [--json]
+const HELP = `Usage: berth purge-uploads [CONFIG] [--older-than 168h] [--dry-run] [--json]
 
 Deletes the upload sessions (in every repository) started longer ago than
 --older-than: what the server's storage.maintenance.uploadpurging does
@@ -39,7 +39,7 @@ export const purgeUploadsCommand: Command = {
       io.stdout.write(`${HELP}\n`);
       return ExitCode.ok;
     }
-    const { config } = configAndRest(positionals, io.env, []);
+    const { config } = configAndRest(positionals, io, []);
     const given =
       values['older-than'] === undefined
         ? undefined

@@ -18,7 +18,7 @@ import { createProgress, type Io } from '../io.ts';
 import { openStorage } from '../storage.ts';
 import type { Command } from './command.ts';
 
-const HELP = `Usage: berth verify CONFIG [--json]
+const HELP = `Usage: berth verify [CONFIG] [--json]
 
 Scrubs the registry: re-hashes every blob and checks every link.
   - blob data whose content does not hash to its digest: corrupt
@@ -244,7 +244,7 @@ export const verifyCommand: Command = {
       io.stdout.write(`${HELP}\n`);
       return ExitCode.ok;
     }
-    const { config } = configAndRest(positionals, io.env, []);
+    const { config } = configAndRest(positionals, io, []);
     const asJson = values.json === true;
     const { driver } = await openStorage(config, io, false);
     const progress = createProgress(io, !asJson);

@@ -1,0 +1,5 @@
+#!/usr/bin/env -S node --conditions=@berth/source
+// The `berth` CLI's entry point: checks the Node version, then runs src/main.ts.
+import '../../../tooling/require-node.mjs';
+
+await import('../src/main.ts');
