@@ -128,11 +128,14 @@ export function parseRange(header: string | undefined, size: number): RangeReque
  * distribution spec's grammar `^[0-9]+-[0-9]+$`). Returns `undefined` when malformed.
  */
 export function parseChunkRange(header: string): { start: number; end: number } | undefined {
-  const match = /^\s*(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?\s*$/.exec(header);
+  const match = /^\s*(?:bytes[ =])?(\d+)-(\d+)(?:\/(\d+|\*))?\s*$/.exec(header);
   if (!match) return undefined;
   const start = Number(match[1]);
   const end = Number(match[2]);
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) return undefined;
+  // A complete length must lie past the last byte (RFC 9110 §14.4): `0-99/50` is invalid.
+  const total = match[3];
+  if (total !== undefined && total !== '*' && !(Number(total) > end)) return undefined;
   return { start, end };
 }
 
