@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectionRefused, send, startUpload, trickle } from './test-support/http.ts';
 import {
@@ -14,6 +15,7 @@ import {
   type Child,
   cleanEnv,
   listeningUrl,
+  MAIN,
   spawnChild,
   spawnMain,
 } from './test-support/process.ts';
@@ -142,6 +144,35 @@ describe('main.ts', () => {
     expect(second.stderr()).toBe(
       `berth-registry: http.addr: cannot listen on 127.0.0.1:${port}: address already in use\n`,
     );
+  });
+
+  it('logs process warnings at warn level, once per code or name, and leaves stderr empty', async () => {
+    const config = await writeConfig(
+      'warnings.yml',
+      'version: 0.1\nstorage: inmemory\nhttp:\n  addr: 127.0.0.1:0\n  secret: s\n',
+    );
+    const preload = fileURLToPath(new URL('./test-support/warning-preload.ts', import.meta.url));
+    const child = track(
+      spawnChild(process.execPath, ['--conditions=@berth/source', '--import', preload, MAIN, config]),
+    );
+    await listeningUrl(child);
+    child.process.kill('SIGUSR2');
+    await child.waitFor((r) => r.warning === 'Warning');
+    // Give a repeated warning the time to show up, were it logged again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const warnings = child.records().filter((r) => String(r.msg).startsWith('process warning: '));
+    expect(warnings.map((r) => [r.level, r.warning, r.code])).toEqual([
+      ['warn', 'DeprecationWarning', 'DEP_BERTH_TEST'],
+      ['warn', 'MaxListenersExceededWarning', undefined],
+      ['warn', 'Warning', undefined],
+    ]);
+    expect(warnings[0]!.msg).toBe('process warning: berthTestApi() is deprecated');
+    expect(warnings[1]!.msg).toMatch(
+      /^process warning: Possible EventEmitter memory leak detected\. 11 error listeners/,
+    );
+    child.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+    expect(child.stderr()).toBe('');
   });
 
   it('accepts registry:2 style `serve <config>`', async () => {

@@ -11,7 +11,7 @@
 import { isConfigError } from './config/errors.ts';
 import { invocationDirectory } from './config/invocation.ts';
 import { loadConfig } from './config/load.ts';
-import { createLogger, createStdoutSink } from './log/logger.ts';
+import { createLogger, createStdoutSink, type Logger } from './log/logger.ts';
 import { isStartupError } from './server/errors.ts';
 import { startServer } from './server/start.ts';
 
@@ -22,7 +22,51 @@ REGISTRY_* environment overrides). Without a config file: the embedded default
 (:5000, filesystem storage under ./data).
 `;
 
+/**
+ * Node's process warnings (a library's deprecations, the `MaxListenersExceededWarning` an SDK
+ * can cause on each of its streams, …) become log lines at warn level, one per kind (the code,
+ * else the name): Node would print each to stderr, outside the structured log, and some recur on
+ * every request. Node's own printer is removed (a `warning` listener alone does not silence it),
+ * so nothing reaches stderr. Warnings raised before the logger exists wait for it; if the process
+ * ends first, they go to stderr after all.
+ */
+function routeProcessWarnings(): (logger: Logger) => void {
+  const seen = new Set<string>();
+  const pending: Error[] = [];
+  let target: Logger | undefined;
+  const log = (logger: Logger, warning: Error): void => {
+    const code = (warning as { code?: unknown }).code;
+    const detail = (warning as { detail?: unknown }).detail;
+    logger.warn(`process warning: ${warning.message}`, {
+      warning: warning.name,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(typeof detail === 'string' ? { detail } : {}),
+      note: 'logged once per kind',
+    });
+  };
+  for (const listener of process.listeners('warning')) process.off('warning', listener);
+  process.on('warning', (warning) => {
+    const code = (warning as { code?: unknown }).code;
+    const kind = typeof code === 'string' ? code : warning.name;
+    if (seen.has(kind)) return;
+    seen.add(kind);
+    if (target === undefined) pending.push(warning);
+    else log(target, warning);
+  });
+  process.once('exit', () => {
+    if (target !== undefined) return;
+    for (const warning of pending.splice(0)) {
+      process.stderr.write(`berth-registry: ${warning.name}: ${warning.message}\n`);
+    }
+  });
+  return (logger) => {
+    target = logger;
+    for (const warning of pending.splice(0)) log(logger, warning);
+  };
+}
+
 async function main(argv: readonly string[]): Promise<void> {
+  const logWarningsTo = routeProcessWarnings();
   let args = argv.filter((arg) => arg !== '--');
   if (args[0] === 'serve') args = args.slice(1);
   if (args.includes('-h') || args.includes('--help')) {
@@ -53,6 +97,7 @@ async function main(argv: readonly string[]): Promise<void> {
     sink,
   });
   logger.info('starting berth registry', { config: loaded.source ?? 'embedded default', cwd: process.cwd() });
+  logWarningsTo(logger);
   // An exception that escapes every guard is a bug. Before the server serves, it ends the
   // process: nothing runs yet that could be kept. Once it serves, the server logs and counts it
   // and keeps serving (see `RunningServer.reportEscaped`).

@@ -180,6 +180,28 @@ describe('openHtpasswd', () => {
     }
   });
 
+  it('a success served from the cache forgets the failures of the pair, as a checked one does', async () => {
+    const h = await open({
+      path: await file([line('alice', 'secret')]),
+      throttle: { freeFailures: 5, lockoutAfter: 3, lockoutMs: 30_000 },
+    });
+    expect(await h.verify('alice', 'secret', client)).toEqual({ outcome: 'valid' }); // now cached
+    expect(await h.verify('alice', 'a', client)).toEqual({ outcome: 'invalid' });
+    expect(await h.verify('alice', 'b', client)).toEqual({ outcome: 'invalid' });
+    const compare = vi.spyOn(pool, 'compare');
+    try {
+      expect(await h.verify('alice', 'secret', client)).toEqual({ outcome: 'valid' });
+      expect(compare).not.toHaveBeenCalled(); // the cache answered
+    } finally {
+      compare.mockRestore();
+    }
+    // Two more failures start from zero: without the reset the first would be the third and
+    // lock the pair out.
+    expect(await h.verify('alice', 'c', client)).toEqual({ outcome: 'invalid' });
+    expect(await h.verify('alice', 'd', client)).toEqual({ outcome: 'invalid' });
+    expect(await h.verify('alice', 'secret', client)).toEqual({ outcome: 'valid' });
+  });
+
   it('throttles unknown users the same way', async () => {
     const h = await open({
       path: await file([line('alice', 'secret')]),

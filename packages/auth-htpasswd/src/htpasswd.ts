@@ -187,8 +187,12 @@ class HtpasswdFile implements Htpasswd {
     const entry = this.#entries.get(username);
     const hash = entry?.hash ?? this.#dummy;
     const cacheKey = this.#cache.keyOf(username, hash, password);
-    // Only the right password can produce a hit, so this fast path reveals nothing.
-    if (entry !== undefined && this.#cache.has(cacheKey)) return { outcome: 'valid' };
+    // Only the right password can produce a hit, so this fast path reveals nothing. It is a
+    // success like any other: the pair's failures are forgotten.
+    if (entry !== undefined && this.#cache.has(cacheKey)) {
+      this.#throttle?.forget(username, client.remoteAddress);
+      return { outcome: 'valid' };
+    }
     const shared = this.#inFlight.get(cacheKey);
     if (shared !== undefined) return shared;
     const check = this.#check(username, password, hash, entry !== undefined, cacheKey, client).finally(() =>

@@ -68,6 +68,20 @@ describe('FailureThrottle', () => {
     expect(fail(throttle, key)).toBe(0);
   });
 
+  it('forget() clears failures and a lockout without touching running checks', () => {
+    const throttle = new FailureThrottle({ lockoutAfter: 3 });
+    for (let i = 0; i < 3; i++) fail(throttle, key);
+    expect(throttle.admit(...key).admitted).toBe(false);
+    throttle.forget(...key);
+    expect(throttle.size).toBe(0);
+    expect(throttle.admit(...key).admitted).toBe(true);
+    throttle.forget(...key); // a check of the pair is running: its slot stays taken
+    expect(throttle.size).toBe(1);
+    expect(throttle.runningFrom(key[1])).toBe(1);
+    expect(throttle.failure(...key)).toBe(0);
+    expect(throttle.runningFrom(key[1])).toBe(0);
+  });
+
   it('forgets failures after resetAfterMs without one', () => {
     const c = clock();
     const throttle = new FailureThrottle({ now: c.now, resetAfterMs: 1000 });

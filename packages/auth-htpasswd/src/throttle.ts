@@ -152,10 +152,20 @@ export class FailureThrottle {
   /** An admitted check succeeded: the pair is forgotten. */
   success(user: string, address: string | undefined): void {
     this.#done(address);
+    const state = this.#states.get(this.#key(user, address));
+    if (state !== undefined) state.running = Math.max(0, state.running - 1);
+    this.forget(user, address);
+  }
+
+  /**
+   * The pair proved its password without an admitted check (a cached success): its failures
+   * and any lockout are forgotten, as after {@link success}. Checks of the pair still running
+   * keep their slots.
+   */
+  forget(user: string, address: string | undefined): void {
     const key = this.#key(user, address);
     const state = this.#states.get(key);
     if (state === undefined) return;
-    state.running = Math.max(0, state.running - 1);
     state.failures = 0;
     state.blockedUntil = 0;
     if (state.running === 0) this.#states.delete(key);

@@ -91,4 +91,17 @@ describe('tag store', () => {
     expect(await tags.tagsOf(d1)).toEqual(['x', 'z']);
     expect(await tags.tagsOf(d2)).toEqual(['y']);
   });
+
+  it('pages leave out tag directories without a current link, reading more to fill the page', async () => {
+    const { driver, tags } = setup();
+    for (const tag of ['a', 'b', 'c', 'd', 'e']) await tags.set(tag, d1);
+    // What a process killed between a tag's two links leaves: the history entry alone.
+    for (const tag of ['b', 'c']) await driver.delete(pathFor({ kind: 'tagCurrentLink', name: NAME, tag }));
+    expect(await tags.list()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(await tags.page('', undefined)).toEqual({ tags: ['a', 'd', 'e'], more: false });
+    expect(await tags.page('', 2)).toEqual({ tags: ['a', 'd'], more: true });
+    expect(await tags.page('d', 2)).toEqual({ tags: ['e'], more: false });
+    expect(await tags.page('', 0)).toEqual({ tags: [], more: true });
+    expect(await tags.page('e', 1)).toEqual({ tags: [], more: false });
+  });
 });

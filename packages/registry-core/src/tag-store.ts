@@ -59,6 +59,22 @@ export function createTagStore(ctx: StoreContext, name: string): TagStore {
   return {
     list,
 
+    async page(last, limit) {
+      const all = await list();
+      const after = last === '' ? all : all.filter((tag) => tag > last);
+      const tags: string[] = [];
+      let next = 0;
+      // Reads only the current links the page needs, in batches of what is still missing.
+      while (next < after.length && (limit === undefined || tags.length < limit)) {
+        const want = limit === undefined ? after.length - next : limit - tags.length;
+        const batch = after.slice(next, next + want);
+        next += batch.length;
+        const current = await mapLimit(batch, TAG_LOOKUP_CONCURRENCY, currentOf);
+        tags.push(...batch.filter((_, i) => current[i] !== undefined));
+      }
+      return { tags, more: next < after.length };
+    },
+
     async resolve(tag) {
       if (!isValidTag(tag)) throw tagUnknown(tag);
       const digest = await currentOf(tag);

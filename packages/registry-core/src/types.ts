@@ -155,6 +155,14 @@ export interface TagStore {
   delete(tag: string): Promise<void>;
   /** All tags in lexical order. @throws {RegistryError} `NAME_UNKNOWN` when the repository does not exist. */
   list(): Promise<string[]>;
+  /**
+   * One page of `GET …/tags/list`: the tags after `last` (lexically), at most `limit` (all when
+   * undefined), leaving out tag directories without a current link — what a process killed
+   * between a tag's two links, or a tag DELETE racing a PUT of it, can leave — since they
+   * resolve to nothing. `more` tells whether tags remain after the page.
+   * @throws {RegistryError} `NAME_UNKNOWN` when the repository does not exist.
+   */
+  page(last: string, limit: number | undefined): Promise<{ tags: string[]; more: boolean }>;
   /** Tags whose current link is `digest`. */
   tagsOf(digest: Digest): Promise<string[]>;
 }

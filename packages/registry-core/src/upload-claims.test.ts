@@ -36,7 +36,7 @@ const drivers: [string, () => Promise<{ driver: StorageDriver; done: () => Promi
           // Released claims leave no directory behind either (the driver's own scratch
           // directories aside).
           const entries = await readdir(dir, { recursive: true });
-          expect(entries.filter((entry) => !/^#berth(\/(tmp|pending))?$/.test(entry))).toEqual([]);
+          expect(entries.filter((entry) => !/^#berth(\/(tmp|pending|trash))?$/.test(entry))).toEqual([]);
           await remove();
         },
       };

@@ -255,4 +255,43 @@ describe('writers of the same path', () => {
     expect(sha256(await driver.getContent('/dir/sub/file'))).toBe(sha256(patternBytes(0, 10_000)));
     expect(await driver.list('/dir/sub')).toEqual(['/dir/sub/file']);
   });
+
+  it('deleting a directory while another driver writes into it never fails, and loses no later write', async () => {
+    // Two drivers on one root, as two processes: one deletes `/t/r<n>` while the other
+    // publishes files below it. A recursive rm in place fails with ENOTEMPTY when a file
+    // appears between its unlinks and its rmdir.
+    const other = createFilesystemDriver({ rootdirectory: root });
+    for (let round = 0; round < 30; round++) {
+      const dir = `/t/r${round}`;
+      await driver.putContent(`${dir}/index/sha256/seed/link`, new Uint8Array([0]));
+      const written: string[] = [];
+      const writes = (async () => {
+        for (let i = 0; i < 20; i++) {
+          const path = `${dir}/index/sha256/w${i}/link`;
+          await other.putContent(path, new Uint8Array([i]));
+          written.push(path);
+        }
+      })();
+      const deletes = (async () => {
+        for (let i = 0; i < 5; i++) {
+          await driver.delete(dir).catch((err: { code?: string }) => {
+            if (err.code !== 'PATH_NOT_FOUND') throw err;
+          });
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      await Promise.all([writes, deletes]);
+      // Every write after the last delete is there; what is there is whole.
+      const files: string[] = [];
+      try {
+        for await (const info of driver.walk(dir)) if (!info.isDir) files.push(info.path);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'PATH_NOT_FOUND') throw err;
+      }
+      for (const file of files) expect((await driver.getContent(file)).byteLength).toBe(1);
+      await other.putContent(`${dir}/after`, new Uint8Array([9]));
+      expect([...(await driver.getContent(`${dir}/after`))]).toEqual([9]);
+    }
+    expect(await shadowEntries(root)).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
-import { mkdir, open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Disk } from './disk.ts';
 import { makeTempDir, removeTempDir } from './test-support/tmp.ts';
@@ -50,5 +50,32 @@ describe('Disk.syncDir', () => {
     const third = disk.syncDir(dir); // joins the second: not issued yet
     await Promise.all([first, second, third]);
     expect(syncs.count()).toBe(2);
+  });
+});
+
+describe('Disk.removeTree', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await makeTempDir('disk-trash');
+  });
+  afterEach(async () => {
+    await removeTempDir(root);
+  });
+
+  it('removes a tree by way of the trash, and sweeps trash a killed process left an hour ago', async () => {
+    const disk = new Disk(root, 4, false);
+    const stale = join(disk.trashRoot, `${(Date.now() - 2 * 3600_000).toString(36).padStart(9, '0')}-dead`);
+    const fresh = join(disk.trashRoot, `${Date.now().toString(36).padStart(9, '0')}-busy`);
+    await mkdir(join(stale, 'a'), { recursive: true });
+    await mkdir(join(fresh, 'b'), { recursive: true });
+    await mkdir(join(root, 'x', 'y'), { recursive: true });
+    await (await open(join(root, 'x', 'y', 'f'), 'w')).close();
+
+    await disk.removeTree(join(root, 'x'));
+    expect(await disk.exists(join(root, 'x'))).toBe(false);
+    // Another process's removal still in progress is left alone.
+    expect((await readdir(disk.trashRoot)).sort()).toEqual([basename(fresh)]);
+    // A missing tree is nothing to do.
+    await disk.removeTree(join(root, 'x'));
   });
 });

@@ -27,6 +27,9 @@ export const TEMP_TAG = 'tmp-';
 
 const { COPYFILE_FICLONE, COPYFILE_EXCL } = constants;
 
+/** Age (ms) after which trash in `#berth/trash` counts as left by a killed process. */
+const TRASH_SWEEP_AGE_MS = 60 * 60 * 1000;
+
 /** The longest file name most filesystems allow (bytes; valid path components are ASCII). */
 const NAME_MAX = 255;
 
@@ -124,8 +127,12 @@ export class Disk {
   readonly pendingRoot: string;
   /** `<root>/#berth/tmp`: a flat directory of temporary files. */
   readonly tmpRoot: string;
+  /** `<root>/#berth/trash`: directory trees moved out of the way on their way to removal. */
+  readonly trashRoot: string;
   /** Whether commits fsync. */
   readonly fsync: boolean;
+  /** Whether this instance has swept trash that a killed process left behind. */
+  #trashSwept = false;
   readonly #prefix: string;
   readonly #shadowRoot: string;
   readonly #shadowPrefix: string;
@@ -142,6 +149,7 @@ export class Disk {
     this.pendingRoot = join(this.#shadowRoot, 'pending');
     this.#pendingPrefix = this.pendingRoot + sep;
     this.tmpRoot = join(this.#shadowRoot, 'tmp');
+    this.trashRoot = join(this.#shadowRoot, 'trash');
     this.#limiter = new Limiter(maxthreads);
     this.fsync = fsync;
   }
@@ -223,8 +231,76 @@ export class Disk {
     // can be anything at all (usually not: then that is the only call).
     const own = await this.findPending(shadow);
     if (own === undefined) return;
-    await this.call(() => rm(shadow, { recursive: true, force: true }));
+    await this.removeTree(shadow);
     await this.unlinkAll(own);
+  }
+
+  /**
+   * Removes the directory tree `absDir` (a file is unlinked), ignoring it when missing.
+   *
+   * A recursive `rm` in place races any writer that creates an entry below `absDir` meanwhile:
+   * the final `rmdir` then fails with `ENOTEMPTY`. So the tree is first renamed, atomically,
+   * into {@link trashRoot} and removed from there, where no writer looks. A writer that
+   * publishes after the rename recreates its directory and lands in a fresh tree, which this
+   * removal then does not touch: the removal is ordered before that write. Across filesystems
+   * (`absDir` below a symbolic link to another, `EXDEV`) the tree is removed in place, retrying
+   * while concurrent writers refill it.
+   *
+   * Trash left by a process killed between the rename and the removal is swept by the next
+   * removal in any process once it is an hour old.
+   */
+  async removeTree(absDir: string): Promise<void> {
+    const trash = join(
+      this.trashRoot,
+      `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(8).toString('hex')}`,
+    );
+    let moved = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.call(() => rename(absDir, trash));
+        moved = true;
+        break;
+      } catch (err) {
+        const code = errnoOf(err);
+        if (code === 'ENOENT' && attempt < 8) {
+          // Either `absDir` is gone (nothing to do) or the trash directory does not exist yet.
+          if (!(await this.exists(absDir))) return;
+          await this.ensureDir(this.trashRoot, false);
+          continue;
+        }
+        if (code === 'ENOTDIR') {
+          await this.unlinkAll([absDir]);
+          return;
+        }
+        if (code !== 'EXDEV' && code !== 'EBUSY' && code !== 'EPERM' && code !== 'EACCES') throw err;
+        break;
+      }
+    }
+    if (moved) {
+      await this.call(() => rm(trash, { recursive: true, force: true }));
+    } else {
+      await this.call(() => rm(absDir, { recursive: true, force: true, maxRetries: 8, retryDelay: 5 }));
+    }
+    if (!this.#trashSwept) {
+      this.#trashSwept = true;
+      await this.#sweepTrash(Date.now() - TRASH_SWEEP_AGE_MS);
+    }
+  }
+
+  /** Removes trash entries named before `before` (ms): what killed processes left behind. */
+  async #sweepTrash(before: number): Promise<void> {
+    let names: string[];
+    try {
+      names = await this.call(() => readdir(this.trashRoot));
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    for (const name of names) {
+      const made = Number.parseInt(name.slice(0, 9), 36);
+      if (!Number.isFinite(made) || made >= before) continue;
+      await this.call(() => rm(join(this.trashRoot, name), { recursive: true, force: true }));
+    }
   }
 
   /** A fresh temporary name (in {@link tmpRoot}) for content on its way to `absFile`. */

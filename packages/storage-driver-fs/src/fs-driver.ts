@@ -1,5 +1,5 @@
 import { constants, createReadStream } from 'node:fs';
-import { type FileHandle, open, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -341,8 +341,12 @@ export class FsDriver implements StorageDriver {
     }
     const stored =
       info !== undefined && (info.isFile() || (info.isDirectory() && (await disk.hasVisibleEntry(abs))));
-    // A symbolic link is removed itself; rm never follows links below it either.
-    if (stored) await disk.call(() => rm(abs, { recursive: true, force: true }));
+    // A symbolic link is removed itself (rename and unlink do not follow it), and nothing
+    // below a directory follows links either.
+    if (stored) {
+      if (info?.isDirectory()) await disk.removeTree(abs);
+      else await disk.unlinkAll([abs]);
+    }
     // Pending writes at or below the path go with it (so purging an upload directory discards
     // its pending data), even when nothing committed is stored there.
     await disk.discardPending(path);

@@ -93,6 +93,7 @@ import {
   type ResolvedGcsDriverOptions,
   resolveGcsOptions,
 } from './options.ts';
+import { openReadStream, readObject } from './read-stream.ts';
 import { signUrl } from './signer.ts';
 
 const EPOCH = new Date(0);
@@ -147,8 +148,7 @@ export class GcsDriver implements StorageDriver {
   async getContent(path: string, options?: OperationOptions): Promise<Uint8Array> {
     options?.signal?.throwIfAborted();
     try {
-      const [content] = await this.#limiter.run(() => this.#file(path).download({ validation: false }));
-      return content;
+      return await this.#limiter.run(() => readObject(this.#file(path), { validation: false }));
     } catch (error) {
       if (isNotFound(error)) throw pathNotFound(path, error);
       throw error;
@@ -179,7 +179,7 @@ export class GcsDriver implements StorageDriver {
     if (offset >= size) return Readable.from([]);
     // No CRC32C check of the stream: it covers whole objects only, and the registry's content
     // digests are what clients verify.
-    return file.createReadStream({ start: offset, validation: false, decompress: false });
+    return openReadStream(file, { start: offset, validation: false, decompress: false });
   }
 
   async writer(path: string, options?: WriterOptions): Promise<FileWriter> {

@@ -5,6 +5,7 @@ import { isNotFound } from './errors.ts';
 import { MAX_SEQ, newWriteId, type ObjectKeys, parsePendingName } from './keys.ts';
 import type { Limiter } from './limiter.ts';
 import { listFlat } from './listing.ts';
+import { readObject } from './read-stream.ts';
 
 /** The first buffer of a write; it doubles up to the chunk size as bytes arrive. */
 const INITIAL_BUFFER_SIZE = 64 * 1024;
@@ -286,7 +287,7 @@ export class GcsWriter implements FileWriter {
         // A small write is read back and stored as one ordinary object: one upload of at most a
         // chunk instead of a composite object (which has no MD5, and costs a compose request).
         const bodies = await Promise.all(
-          stored.map(async (part) => (await limiter.run(() => bucket.file(part.name).download()))[0]),
+          stored.map((part) => limiter.run(() => readObject(bucket.file(part.name)))),
         );
         await uploadObject(this.#setup, target, Buffer.concat([...bodies, tail]));
       } else {

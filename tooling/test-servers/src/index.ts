@@ -11,6 +11,12 @@ export {
   startAzurite,
 } from './azurite.ts';
 export {
+  type CommandOptions,
+  type CommandResult,
+  runChecked,
+  runCommand,
+} from './command.ts';
+export {
   firebaseToolsDir,
   GCS_EMULATOR_PROJECT,
   type GcsEmulatorOptions,
@@ -32,6 +38,7 @@ export {
   pseudoRandomBytes,
   type ReachableBlob,
   reachableBlobs,
+  Tap,
   type WrittenIndex,
   type WrittenManifest,
   writeOciLayout,

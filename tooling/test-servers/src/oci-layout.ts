@@ -1,4 +1,4 @@
-import { createCipheriv, createHash, randomUUID } from 'node:crypto';
+import { createCipheriv, createHash, type Hash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -234,9 +234,9 @@ async function writeBytesBlob(dir: string, mediaType: string, bytes: Uint8Array)
   return { mediaType, digest: `sha256:${hex}`, size: bytes.byteLength };
 }
 
-/** A pass-through stream that hashes and counts what flows through it. */
-class Tap extends Transform {
-  readonly hash = createHash('sha256');
+/** A pass-through stream that hashes (SHA-256) and counts what flows through it. */
+export class Tap extends Transform {
+  readonly hash: Hash = createHash('sha256');
   size = 0;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -506,6 +506,25 @@ describe('unknown keys and unsupported sections', () => {
     expect(config.http.drainTimeoutMs).toBeCloseTo(0.00006, 9);
     expect(warnings[0]).toMatch(/^http\.draintimeout: the bare number 60 is read as nanoseconds/);
   });
+
+  it('clamps health.storagedriver.interval to 1s with a warning (interval: 10 is 10 ns)', async () => {
+    const health = (interval: string) =>
+      parse(`${MINIMAL}health:\n  storagedriver:\n    enabled: true\n    interval: ${interval}\n`);
+    const bare = await health('10');
+    expect(bare.config.health.storageDriver.intervalMs).toBe(1000);
+    expect(bare.warnings).toEqual([
+      'health.storagedriver.interval: the bare number 10 is read as nanoseconds (0.00001ms), as registry:2 reads it; write a unit, e.g. "10s"',
+      'health.storagedriver.interval: 0.00001ms is below the minimum of 1s: the check runs every 1s',
+    ]);
+    const short = await health('250ms');
+    expect(short.config.health.storageDriver.intervalMs).toBe(1000);
+    expect(short.warnings).toEqual([
+      'health.storagedriver.interval: 250ms is below the minimum of 1s: the check runs every 1s',
+    ]);
+    const fine = await health('1s');
+    expect(fine.config.health.storageDriver.intervalMs).toBe(1000);
+    expect(fine.warnings).toEqual([]);
+  });
 });
 
 describe('invalid values name their key', () => {

@@ -6,6 +6,7 @@
 import { isStorageDriverError } from '@berth/storage-driver';
 import { availableDriverNames, driverEntry, STORAGE_DRIVERS } from '../drivers.ts';
 import { issuerEnabled, readAuth, readBerth } from './auth.ts';
+import { formatDuration } from './duration.ts';
 import { STORAGE_OPTION_KEYS } from './env.ts';
 import { readMiddleware } from './middleware.ts';
 import { isRawMap, pathKey, type RawConfig } from './raw.ts';
@@ -32,6 +33,7 @@ export const DEFAULTS: {
   readonly uploadPurgingAgeMs: number;
   readonly uploadPurgingIntervalMs: number;
   readonly healthIntervalMs: number;
+  readonly healthMinIntervalMs: number;
 } = {
   addr: ':5000',
   catalogMaxEntries: 1000,
@@ -39,6 +41,10 @@ export const DEFAULTS: {
   uploadPurgingAgeMs: 168 * 3_600_000,
   uploadPurgingIntervalMs: 24 * 3_600_000,
   healthIntervalMs: 10_000,
+  // Not registry:2's: it runs a check again as soon as the last one ends when the interval is
+  // tiny (`interval: 10` is 10 ns), stat-ing storage back to back and keeping a core busy at
+  // idle. A storage outage does not need to be noticed within less than a second.
+  healthMinIntervalMs: 1000,
 };
 
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
@@ -541,7 +547,15 @@ function readHealth(root: Section): HealthConfig {
   const health = root.section('health');
   const driver = health.section('storagedriver');
   const enabled = driver.boolean('enabled', false);
-  const intervalMs = driver.duration('interval', DEFAULTS.healthIntervalMs, { bareNumber: 'nanoseconds' });
+  let intervalMs = driver.duration('interval', DEFAULTS.healthIntervalMs, { bareNumber: 'nanoseconds' });
+  if (intervalMs > 0 && intervalMs < DEFAULTS.healthMinIntervalMs) {
+    driver.diagnostics.warn(
+      driver.at('interval'),
+      `${formatDuration(intervalMs)} is below the minimum of ${formatDuration(DEFAULTS.healthMinIntervalMs)}: ` +
+        `the check runs every ${formatDuration(DEFAULTS.healthMinIntervalMs)}`,
+    );
+    intervalMs = DEFAULTS.healthMinIntervalMs;
+  }
   const threshold = driver.integer('threshold', 0, { min: 0 });
   driver.finish();
   health.unsupported('file', 'file health checks are not supported yet (ignored)');

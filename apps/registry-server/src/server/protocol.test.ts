@@ -70,6 +70,22 @@ describe('malformed request targets', () => {
     expect(response?.status).toBe(200);
     expect(response?.body).toBe('{}');
   });
+
+  it.each([
+    ['two Host headers', 'GET /v2/ HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 'more than one Host header'],
+    ['HTTP/1.1 without Host', 'GET /v2/ HTTP/1.1\r\n\r\n', 'without a Host header'],
+  ])('answers %s with 400 and the envelope, and keeps serving', async (_, request, why) => {
+    const { server, port, sink } = await start();
+    const { text, timedOut } = await rawExchange(port, request);
+    expect(timedOut).toBe(false);
+    const [response] = parseResponses(text);
+    expect(response?.status).toBe(400);
+    const body = JSON.parse(response?.body ?? '') as { errors: { code: string; message: string }[] };
+    expect(body.errors[0]?.code).toBe('UNSUPPORTED');
+    expect(body.errors[0]?.message).toContain(why);
+    expect(sink.records().filter((r) => r.level === 'error')).toEqual([]);
+    await alive(server);
+  });
 });
 
 describe('protocol errors', () => {

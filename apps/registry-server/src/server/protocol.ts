@@ -13,7 +13,7 @@
  * Answers to `/v2/` targets carry the OCI error envelope that clients parse; others are plain
  * text, as Go's server writes them.
  */
-import type { Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { RegistryError } from '@berth/registry-core';
 import type { Logger } from '../log/logger.ts';
@@ -50,24 +50,54 @@ function rawResponse(answer: ProtocolAnswer, api: boolean): string {
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
-/**
- * The answer to a request target that cannot be turned into a URL (a backslash in the path,
- * `*`, a missing `Host`): `400` with the OCI envelope (code `UNSUPPORTED`) for `/v2/` targets,
- * plain text otherwise.
- */
-export function badRequestResponse(target: string | undefined, why: string): Response {
+/** The status-400 body and its type for `target`: the OCI envelope for `/v2/` targets. */
+function badRequestBody(target: string | undefined, why: string): { body: string; type: string } {
   const api = isApiTarget(target);
   const message = `malformed request: ${why}`;
-  const body = api
-    ? JSON.stringify(new RegistryError('UNSUPPORTED', message).toJSON())
-    : `400 Bad Request: ${message}\n`;
+  return api
+    ? { body: JSON.stringify(new RegistryError('UNSUPPORTED', message).toJSON()), type: 'application/json' }
+    : { body: `400 Bad Request: ${message}\n`, type: 'text/plain; charset=utf-8' };
+}
+
+/**
+ * The answer to a request target that cannot be turned into a URL (a backslash in the path,
+ * `*`): `400` with the OCI envelope (code `UNSUPPORTED`) for `/v2/` targets, plain text
+ * otherwise.
+ */
+export function badRequestResponse(target: string | undefined, why: string): Response {
+  const { body, type } = badRequestBody(target, why);
   return new Response(body, {
     status: 400,
-    headers: {
-      'Content-Type': api ? 'application/json' : 'text/plain; charset=utf-8',
-      'Content-Length': String(Buffer.byteLength(body)),
-    },
+    headers: { 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)) },
   });
+}
+
+/**
+ * What is wrong with a request's `Host` headers, if anything: more than one (RFC 9112 §3.2:
+ * answer 400, since a proxy and the registry could each pick another), or none on HTTP/1.1.
+ * HTTP/1.0 may come without one.
+ */
+export function hostHeaderProblem(req: IncomingMessage): string | undefined {
+  let hosts = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+  }
+  if (hosts > 1) return 'more than one Host header';
+  if (hosts === 0 && (req.httpVersionMajor > 1 || req.httpVersionMinor >= 1)) {
+    return `HTTP/${req.httpVersion} request without a Host header`;
+  }
+  return undefined;
+}
+
+/** Answers `res` with the 400 of {@link badRequestResponse} and closes the connection. */
+export function sendBadRequest(res: ServerResponse, target: string | undefined, why: string): void {
+  const { body, type } = badRequestBody(target, why);
+  res.writeHead(400, {
+    'Content-Type': type,
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+  });
+  res.end(body);
 }
 
 /** True when `error` is `@hono/node-server`'s failure to build a `Request` from the Node one. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -193,6 +193,66 @@ describe('startServer', () => {
     await expect(stat(socketPath)).rejects.toThrow();
   });
 
+  const fsConfig = (root: string) =>
+    configOf(
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${root}\nhttp:\n  addr: 127.0.0.1:0\n  secret: s\n`,
+    );
+  const startupError = async (config: BerthConfig): Promise<unknown> =>
+    startServer(config, { logSink: createMemorySink() }).then(
+      async (server) => {
+        await server.close({ drainTimeoutMs: 0 });
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+
+  it('creates a missing filesystem root (and its parents) at start', async () => {
+    const root = join(tmp, 'new-parent', 'fs-root');
+    await start(await fsConfig(root));
+    expect((await stat(root)).isDirectory()).toBe(true);
+  });
+
+  it('fails with a StartupError naming storage.filesystem.rootdirectory when the root is a file', async () => {
+    const file = join(tmp, 'root-is-a-file');
+    await writeFile(file, 'not a directory');
+    const error = await startupError(await fsConfig(file));
+    expect(isStartupError(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      `storage.filesystem.rootdirectory: ${file} exists and is not a directory`,
+    );
+  });
+
+  it('fails with a StartupError naming storage.filesystem.rootdirectory when the root cannot be created', async () => {
+    // A parent that is a regular file refuses even root, unlike permission bits.
+    const blocker = join(tmp, 'a-parent-file');
+    await writeFile(blocker, 'not a directory');
+    const root = join(blocker, 'root');
+    const error = await startupError(await fsConfig(root));
+    expect(isStartupError(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      `storage.filesystem.rootdirectory: cannot create ${root}: a parent is not a directory`,
+    );
+  });
+
+  const asRoot = process.getuid?.() === 0;
+  it.skipIf(asRoot)(
+    `fails with a StartupError when the root is not writable${asRoot ? ' (skipped: running as root, whom permission bits do not stop)' : ''}`,
+    async () => {
+      const root = join(tmp, 'read-only-root');
+      await mkdir(root);
+      await chmod(root, 0o555);
+      try {
+        const error = await startupError(await fsConfig(root));
+        expect(isStartupError(error)).toBe(true);
+        expect((error as Error).message).toBe(
+          `storage.filesystem.rootdirectory: ${root} is not writable: permission denied`,
+        );
+      } finally {
+        await chmod(root, 0o755);
+      }
+    },
+  );
+
   it('creates the filesystem root and stores uploads there', async () => {
     const root = join(tmp, 'fs-root');
     const { server } = await start(
@@ -208,13 +268,14 @@ describe('startServer', () => {
 
 describe('internal errors', () => {
   it('are answered 500 and logged with the stack and the request id of the access line', async () => {
-    const blocker = join(tmp, 'a-file');
-    await writeFile(blocker, 'not a directory');
+    const root = join(tmp, 'internal-errors-root');
     const { server, sink } = await start(
       await configOf(
-        `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(blocker, 'root')}\nhttp:\n  addr: 127.0.0.1:0\n  secret: s\n`,
+        `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${root}\nhttp:\n  addr: 127.0.0.1:0\n  secret: s\n`,
       ),
     );
+    // After the start: a file where the layout's first directory goes makes every write fail.
+    await writeFile(join(root, 'docker'), 'not a directory');
     const response = await send(`${server.url}/v2/test/repo/blobs/uploads/`, { method: 'POST' });
     expect(response.status).toBe(500);
     await vi.waitFor(() => expect(sink.records().find((r) => r.msg === 'access')).toBeDefined());

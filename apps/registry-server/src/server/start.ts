@@ -8,7 +8,8 @@
  * access-control middleware (`auth`) runs before every `/v2/` endpoint.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, mkdir, open, stat, unlink } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
   type Server as HttpServer,
@@ -17,7 +18,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { createRegistry, createRegistryApp, type Registry, RegistryError } from '@berth/registry-core';
 import type { StorageDriver } from '@berth/storage-driver';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
@@ -35,7 +36,14 @@ import {
   storageDriverCheck,
   unavailableResponse,
 } from './health.ts';
-import { badRequestResponse, handleProtocolErrors, isRequestError, MAX_HEADER_BYTES } from './protocol.ts';
+import {
+  badRequestResponse,
+  handleProtocolErrors,
+  hostHeaderProblem,
+  isRequestError,
+  MAX_HEADER_BYTES,
+  sendBadRequest,
+} from './protocol.ts';
 import { scheduleUploadPurging, type UploadPurger } from './purge.ts';
 import { RequestTracker, requestIdOf } from './requests.ts';
 import { enforceClientAuth, httpsOptions } from './tls.ts';
@@ -96,7 +104,8 @@ export interface ErrorCounts {
 
 /**
  * Starts the registry described by `config`.
- * @throws {StartupError} when a certificate cannot be read or the address cannot be bound.
+ * @throws {StartupError} when a certificate cannot be read, the address cannot be bound, or
+ * `storage.filesystem.rootdirectory` cannot be used.
  *
  * @example
  * ```ts
@@ -208,6 +217,13 @@ export async function startServer(
     hostname: 'localhost',
   });
   const listener = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Node's own check (`requireHostHeader`) answers a bare 400 without the envelope, and
+    // lets a duplicate `Host` through.
+    const hostProblem = hostHeaderProblem(req);
+    if (hostProblem !== undefined) {
+      sendBadRequest(res, req.url, hostProblem);
+      return Promise.resolve();
+    }
     building = req;
     try {
       return adapter(req, res);
@@ -224,6 +240,8 @@ export async function startServer(
     keepAliveTimeout: 65_000,
     headersTimeout: 66_000,
     maxHeaderSize: MAX_HEADER_BYTES,
+    // Checked in `listener`, to answer with the envelope.
+    requireHostHeader: false,
   };
   const tls = config.http.tls;
   let server: HttpServer;
@@ -363,9 +381,12 @@ async function createDriver(config: BerthConfig, logger: Logger): Promise<Storag
   const entry = driverEntry(name);
   if (entry === undefined || !entry.available)
     throw new StartupError(`storage.${name}: driver not available`);
+  const root = (options as { rootdirectory?: unknown }).rootdirectory;
+  if (name === 'filesystem' && typeof root === 'string') {
+    await prepareFilesystemRoot(root, (options as { fsync?: unknown }).fsync !== false);
+  }
   const factory = await entry.load();
   let driver = await factory.create(options);
-  const root = (options as { rootdirectory?: unknown }).rootdirectory;
   logger.info('storage driver ready', {
     driver: name,
     ...(typeof root === 'string' ? { rootdirectory: resolve(root) } : {}),
@@ -384,6 +405,69 @@ async function createDriver(config: BerthConfig, logger: Logger): Promise<Storag
     });
   }
   return driver;
+}
+
+const ROOT_KEY = 'storage.filesystem.rootdirectory';
+
+/** A short reason for a failed filesystem call. */
+function fsReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOTDIR':
+      return 'a parent is not a directory';
+    case 'ENOSPC':
+      return 'no space left on device';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/**
+ * Makes sure the filesystem driver can store anything before the server serves: a missing root
+ * is created (with `mkdir -p`, as the driver's first write would, its new entries made durable
+ * when `fsync` is on), while a root that is a file, lies below a file or cannot be written to
+ * stops the start naming the key. Otherwise the server would start and answer the first push
+ * with a 500.
+ * @throws {StartupError}
+ */
+async function prepareFilesystemRoot(root: string, fsync: boolean): Promise<void> {
+  const path = resolve(root);
+  let created: string | undefined;
+  try {
+    created = await mkdir(path, { recursive: true });
+  } catch (error) {
+    const found = await stat(path).catch(() => undefined);
+    if (found !== undefined && !found.isDirectory()) {
+      throw new StartupError(`${ROOT_KEY}: ${path} exists and is not a directory`);
+    }
+    throw new StartupError(`${ROOT_KEY}: cannot create ${path}: ${fsReason(error)}`);
+  }
+  if (!(await stat(path)).isDirectory()) {
+    throw new StartupError(`${ROOT_KEY}: ${path} exists and is not a directory`);
+  }
+  try {
+    await access(path, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new StartupError(`${ROOT_KEY}: ${path} is not writable: ${fsReason(error)}`);
+  }
+  if (created !== undefined && fsync) {
+    // Each new directory is an entry in its parent: sync the parents, from the root's up to
+    // that of the first directory created.
+    for (let dir = path; ; dir = dirname(dir)) {
+      const handle = await open(dirname(dir), 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (dir === created || dirname(dir) === dir) break;
+    }
+  }
 }
 
 /**

@@ -1,12 +1,21 @@
 /**
  * `GET|HEAD|DELETE /v2/<name>/blobs/<digest>`.
  */
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import { RegistryError } from '../errors.ts';
 import { toWebStream } from './body.ts';
 import { type AppConfig, isHead, type RegistryAppEnv } from './env.ts';
 import { methodNotAllowed } from './errors-handler.ts';
-import { etagOf, ifNoneMatch, parseRange } from './headers.ts';
+import {
+  type ByteRangesLayout,
+  type ByteSpan,
+  byteRangesLayout,
+  etagOf,
+  ifNoneMatch,
+  parseRange,
+} from './headers.ts';
 import { parseDigestParam } from './params.ts';
 import type { RegistryRoute } from './route.ts';
 
@@ -34,7 +43,9 @@ export async function handleBlob(
 /**
  * Serves a blob (registry:2's `blobServer.ServeBlob`): for a GET, a `307` to the driver's URL
  * when redirects are enabled and the driver has one (registry:2 redirects HEADs too); else the bytes streamed from the driver with
- * `Accept-Ranges`, single-range `206` responses and `416` for unsatisfiable ranges.
+ * `Accept-Ranges`, `206` responses to `Range` (one range with `Content-Range`; several as
+ * `multipart/byteranges`, as Go's `http.ServeContent` answers for registry:2) and `416` for
+ * unsatisfiable ranges.
  */
 async function getBlob(c: Context<RegistryAppEnv>, config: AppConfig, route: BlobRoute): Promise<Response> {
   const digest = parseDigestParam(route.digest);
@@ -81,6 +92,22 @@ async function getBlob(c: Context<RegistryAppEnv>, config: AppConfig, route: Blo
     );
   }
 
+  if (range.kind === 'ranges') {
+    const layout = byteRangesLayout(
+      range.ranges,
+      descriptor.mediaType,
+      size,
+      randomBytes(30).toString('hex'),
+    );
+    headers.set('Content-Type', layout.contentType);
+    headers.set('Content-Length', String(layout.length));
+    if (isHead(c)) return new Response(null, { status: 206, headers });
+    const open = (part: ByteSpan): Promise<Readable> => repo.blobs.open(digest, part, { cached: true });
+    // The first part is opened before answering, so a blob gone since the stat is still a 404.
+    const first = await open(range.ranges[0]!);
+    return new Response(byteRangesStream(range.ranges, layout, first, open), { status: 206, headers });
+  }
+
   let status = 200;
   let start = 0;
   let end = size;
@@ -94,6 +121,68 @@ async function getBlob(c: Context<RegistryAppEnv>, config: AppConfig, route: Blo
   if (isHead(c) || end === start) return new Response(null, { status, headers });
   const source = await repo.blobs.open(digest, status === 206 ? { start, end } : undefined, { cached: true });
   return new Response(toWebStream(source), { status, headers });
+}
+
+/**
+ * A `multipart/byteranges` body: each part's framing, then its bytes from a reader of its own,
+ * opened at the part's offset when the part begins (never the whole blob, never buffered).
+ * Pull-based like {@link toWebStream}: a slow client holds the reader back. Cancelling (client
+ * gone) destroys the reader in use and opens no further part.
+ */
+function byteRangesStream(
+  ranges: readonly ByteSpan[],
+  layout: ByteRangesLayout,
+  first: Readable,
+  open: (range: ByteSpan) => Promise<Readable>,
+): ReadableStream<Uint8Array> {
+  let index = 0;
+  let headSent = false;
+  let source: Readable | undefined = first;
+  let iterator: AsyncIterator<Uint8Array> | undefined;
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          for (;;) {
+            if (index === ranges.length) {
+              controller.enqueue(layout.tail);
+              controller.close();
+              return;
+            }
+            if (!headSent) {
+              headSent = true;
+              controller.enqueue(layout.heads[index]!);
+              return;
+            }
+            source ??= await open(ranges[index]!);
+            if (cancelled) {
+              source.destroy();
+              return;
+            }
+            iterator ??= source[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+            const { value, done } = await iterator.next();
+            if (!done) {
+              controller.enqueue(value);
+              return;
+            }
+            index += 1;
+            headSent = false;
+            source = undefined;
+            iterator = undefined;
+          }
+        } catch (err) {
+          source?.destroy();
+          controller.error(err);
+        }
+      },
+      cancel(reason) {
+        cancelled = true;
+        source?.destroy(reason instanceof Error ? reason : undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** Unlinks a blob from the repository (the data stays until GC), when deletion is enabled. */

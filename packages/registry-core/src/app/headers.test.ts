@@ -19,7 +19,47 @@ describe('parseRange', () => {
     ['bytes=-', 10, { kind: 'unsatisfiable' }],
     ['bytes=0-', 0, { kind: 'unsatisfiable' }],
     ['bytes=-1', 0, { kind: 'unsatisfiable' }],
-    ['bytes=0-1,4-5', 10, { kind: 'none' }],
+    [
+      'bytes=0-1,4-5',
+      10,
+      {
+        kind: 'ranges',
+        ranges: [
+          { start: 0, end: 2 },
+          { start: 4, end: 6 },
+        ],
+      },
+    ],
+    [
+      'bytes=-2, 0-0',
+      10,
+      {
+        kind: 'ranges',
+        ranges: [
+          { start: 8, end: 10 },
+          { start: 0, end: 1 },
+        ],
+      },
+    ],
+    [
+      'bytes=0-4,2-6',
+      10,
+      {
+        kind: 'ranges',
+        ranges: [
+          { start: 0, end: 5 },
+          { start: 2, end: 7 },
+        ],
+      },
+    ],
+    ['bytes=0-4,2-7', 10, { kind: 'none' }], // 11 bytes asked of 10: Go ignores the header
+    ['bytes=0-1,', 10, { kind: 'range', start: 0, end: 2 }],
+    ['bytes=0-1,20-30', 10, { kind: 'range', start: 0, end: 2 }],
+    ['bytes=0-1,-0', 10, { kind: 'range', start: 0, end: 2 }],
+    ['bytes=20-30,40-', 10, { kind: 'unsatisfiable' }],
+    ['bytes=0-1,x', 10, { kind: 'unsatisfiable' }],
+    ['bytes=0-1,5-2', 10, { kind: 'unsatisfiable' }],
+    ['bytes=', 10, { kind: 'none' }],
     ['items=0-1', 10, { kind: 'none' }],
     ['garbage', 10, { kind: 'none' }],
   ])('%s of %d bytes', (header, size, expected) => {

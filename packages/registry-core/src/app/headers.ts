@@ -81,46 +81,118 @@ export function ifNoneMatch(header: string | undefined, digest: string): boolean
   return false;
 }
 
+/** One range of bytes: `start` inclusive, `end` exclusive. */
+export interface ByteSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** The outcome of evaluating a `Range` request header against a blob's size. */
 export type RangeRequest =
   | { readonly kind: 'none' }
   | { readonly kind: 'unsatisfiable' }
-  /** `start` inclusive, `end` exclusive. */
-  | { readonly kind: 'range'; readonly start: number; readonly end: number };
+  /** One range: a `206` with `Content-Range`. `start` inclusive, `end` exclusive. */
+  | { readonly kind: 'range'; readonly start: number; readonly end: number }
+  /** Several ranges, in the order asked: a `206` with `multipart/byteranges`. */
+  | { readonly kind: 'ranges'; readonly ranges: readonly ByteSpan[] };
 
 const BYTES_RANGE = /^\s*(\d*)\s*-\s*(\d*)\s*$/;
 
 /**
- * Evaluates a `Range: bytes=…` header (RFC 9110 §14) against `size`.
+ * Evaluates a `Range: bytes=…` header (RFC 9110 §14) against `size`, as Go's `http.ServeContent`
+ * does for registry:2 (`net/http/fs.go` `parseRange`, `serveContent`):
  *
- * - No header, another unit, or more than one range → `none` (serve the whole blob with 200:
- *   RFC 9110 lets a server ignore `Range`; answering a multi-range request with one part would
- *   be wrong and multipart/byteranges helps no registry client).
- * - `a-b`, `a-`, `-n` → the range, `b` clipped to the end.
- * - A first byte past the end, `-0`, or a malformed `bytes=` set → `unsatisfiable` (416, as Go's
- *   `http.ServeContent` answers for registry:2).
+ * - No header, another unit, or no range at all (`bytes=`) → `none` (the whole blob, 200).
+ * - Each of `a-b`, `a-`, `-n` becomes a range, `b` clipped to the end; empty elements are
+ *   skipped, and so are ranges starting at or past the end (and `-0`, and any suffix of an empty
+ *   blob). A malformed element, or `b < a`, makes the whole header `unsatisfiable` (416).
+ * - Nothing left → `unsatisfiable` (416, whose `Content-Range` gives `*` and the size).
+ * - Ranges adding up to more than the blob → `none`: Go's defence against a request that would
+ *   send more than the whole (overlapping ranges are fine below that).
+ * - One range → `range`; several → `ranges`, in the order asked, overlaps included.
+ *
+ * Unlike Go, another unit is ignored rather than answered 416 (RFC 9110 lets a server ignore
+ * `Range`), and a `-0` or a suffix of an empty blob is no zero-length range (Go answers it
+ * with `Content-Range: bytes 20-19/20`) but skipped.
  */
 export function parseRange(header: string | undefined, size: number): RangeRequest {
   if (header === undefined) return { kind: 'none' };
   const eq = header.indexOf('=');
   if (eq < 0 || header.slice(0, eq).trim().toLowerCase() !== 'bytes') return { kind: 'none' };
-  const specs = header.slice(eq + 1).split(',');
-  if (specs.length !== 1) return { kind: 'none' };
-  const match = BYTES_RANGE.exec(specs[0]!);
-  if (!match) return { kind: 'unsatisfiable' };
-  const [, first = '', last = ''] = match;
-  if (first === '' && last === '') return { kind: 'unsatisfiable' };
-  if (first === '') {
-    const suffix = Number(last);
-    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
-    return { kind: 'range', start: Math.max(0, size - suffix), end: size };
+  const ranges: ByteSpan[] = [];
+  let skipped = false;
+  for (const element of header.slice(eq + 1).split(',')) {
+    if (element.trim() === '') continue;
+    const match = BYTES_RANGE.exec(element);
+    if (!match) return { kind: 'unsatisfiable' };
+    const [, first = '', last = ''] = match;
+    if (first === '' && last === '') return { kind: 'unsatisfiable' };
+    if (first === '') {
+      const suffix = Number(last);
+      if (suffix === 0 || size === 0) {
+        skipped = true;
+        continue;
+      }
+      ranges.push({ start: Math.max(0, size - suffix), end: size });
+      continue;
+    }
+    const start = Number(first);
+    if (start >= size) {
+      skipped = true;
+      continue;
+    }
+    if (last === '') {
+      ranges.push({ start, end: size });
+      continue;
+    }
+    const end = Number(last);
+    if (end < start) return { kind: 'unsatisfiable' };
+    ranges.push({ start, end: Math.min(end + 1, size) });
   }
-  const start = Number(first);
-  if (start >= size) return { kind: 'unsatisfiable' };
-  if (last === '') return { kind: 'range', start, end: size };
-  const end = Number(last);
-  if (end < start) return { kind: 'unsatisfiable' };
-  return { kind: 'range', start, end: Math.min(end + 1, size) };
+  if (ranges.length === 0) return skipped ? { kind: 'unsatisfiable' } : { kind: 'none' };
+  if (ranges.reduce((sum, range) => sum + (range.end - range.start), 0) > size) return { kind: 'none' };
+  if (ranges.length === 1) return { kind: 'range', start: ranges[0]!.start, end: ranges[0]!.end };
+  return { kind: 'ranges', ranges };
+}
+
+/** The framing of a `multipart/byteranges` body; the parts' bytes go between. */
+export interface ByteRangesLayout {
+  /** `multipart/byteranges; boundary=…`. */
+  readonly contentType: string;
+  /** What goes before each part's bytes: delimiter and the part's headers. */
+  readonly heads: readonly Uint8Array[];
+  /** The closing delimiter, after the last part's bytes. */
+  readonly tail: Uint8Array;
+  /** The body's length: framing and every part's bytes. */
+  readonly length: number;
+}
+
+/**
+ * Lays out a `multipart/byteranges` body as Go's `mime/multipart` writes it for
+ * `http.ServeContent`: `--boundary` then, per part, `Content-Range` and `Content-Type` (sorted
+ * by name), a blank line and the bytes; `\r\n` before each following delimiter; `\r\n--boundary--\r\n`
+ * at the end.
+ */
+export function byteRangesLayout(
+  ranges: readonly ByteSpan[],
+  partType: string,
+  size: number,
+  boundary: string,
+): ByteRangesLayout {
+  const encoder = new TextEncoder();
+  const heads = ranges.map((range, index) =>
+    encoder.encode(
+      `${index === 0 ? '' : '\r\n'}--${boundary}\r\n` +
+        `Content-Range: bytes ${range.start}-${range.end - 1}/${size}\r\n` +
+        `Content-Type: ${partType}\r\n\r\n`,
+    ),
+  );
+  const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
+  const length =
+    heads.reduce((sum, head) => sum + head.byteLength, 0) +
+    ranges.reduce((sum, range) => sum + (range.end - range.start), 0) +
+    tail.byteLength;
+  return { contentType: `multipart/byteranges; boundary=${boundary}`, heads, tail, length };
 }
 
 /**

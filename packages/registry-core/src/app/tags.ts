@@ -14,7 +14,8 @@ type TagsRoute = Extract<RegistryRoute, { kind: 'tags' }>;
  * Lists tags in lexical order. Without `n` every tag after `last` is returned (registry:2);
  * `n` above `tags.maxtags` is clamped to it; `n=0` is an empty list without `Link` (spec). When
  * tags remain after the page, `Link: <…/tags/list?last=<last>&n=<n>>; rel="next"` points at the
- * next one. An unknown repository is `404 NAME_UNKNOWN`.
+ * next one. A tag directory without a current link (it resolves to nothing) is left out. An
+ * unknown repository is `404 NAME_UNKNOWN`.
  */
 export async function handleTags(
   c: Context<RegistryAppEnv>,
@@ -25,13 +26,10 @@ export async function handleTags(
     throw methodNotAllowed(c.req.method, ['GET', 'HEAD']);
   const requested = parsePageSize(c.req.query('n'));
   const last = c.req.query('last') ?? '';
-  const all = await config.registry.repository(route.name).tags.list();
-
-  const after = last === '' ? all : all.filter((tag) => tag > last);
   const n = requested === undefined ? undefined : Math.min(requested, config.tagsMaxTags);
-  const tags = n === undefined ? after : after.slice(0, n);
+  const { tags, more } = await config.registry.repository(route.name).tags.page(last, n);
   const headers = new Headers({ 'Content-Type': 'application/json; charset=utf-8' });
-  if (n !== undefined && n > 0 && after.length > n) {
+  if (n !== undefined && n > 0 && more && tags.length > 0) {
     const query = `last=${encodeURIComponent(tags[tags.length - 1]!)}&n=${n}`;
     headers.set('Link', nextLink(linkPath(config, `/v2/${route.name}/tags/list?${query}`)));
   }
