@@ -45,6 +45,7 @@ export {
   type LoggerOptions,
   type LogSink,
 } from './log/logger.ts';
+export { type OpenedBlobDescriptorCache, openBlobDescriptorCache } from './server/blob-cache.ts';
 export { isStartupError, StartupError } from './server/errors.ts';
 export { type PeriodicCheck, storageDriverCheck } from './server/health.ts';
 export { type RunningServer, type StartServerOptions, startServer } from './server/start.ts';

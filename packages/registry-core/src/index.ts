@@ -45,6 +45,17 @@ export {
 } from './auth/policy.ts';
 export { createSillyAccessController, type SillyAccessControllerOptions } from './auth/silly.ts';
 export { BLOB_MEDIA_TYPE, type BlobStore, createBlobStore } from './blob-store.ts';
+export type {
+  BlobDescriptorCache,
+  BlobDescriptorCacheStats,
+  RepositoryBlobDescriptorCache,
+} from './cache/blob-descriptor-cache.ts';
+export {
+  createInMemoryBlobDescriptorCache,
+  DEFAULT_BLOB_DESCRIPTOR_CACHE_SIZE,
+  type InMemoryBlobDescriptorCache,
+  type InMemoryBlobDescriptorCacheOptions,
+} from './cache/in-memory.ts';
 export { listRepositories, type PurgeUploadsOptions, purgeUploads } from './catalog.ts';
 export { KeyedMutex, mapLimit } from './concurrency.ts';
 export {

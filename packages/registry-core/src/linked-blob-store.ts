@@ -14,6 +14,15 @@ export function layerLinkPath(name: string, digest: string): string {
 }
 
 /**
+ * Links the blob `descriptor` (its data in the global store) into repository `name`
+ * (`_layers/<alg>/<hex>/link`) and records it in the blob descriptor cache, if any.
+ */
+export async function linkBlob(ctx: StoreContext, name: string, descriptor: BlobDescriptor): Promise<void> {
+  await writeLink(ctx.driver, layerLinkPath(name, descriptor.digest), descriptor.digest);
+  await ctx.options.blobDescriptorCache?.repository(name).set(descriptor.digest, descriptor);
+}
+
+/**
  * The blobs linked into repository `name` (validated by the caller). A blob is visible only
  * while `_layers/<alg>/<hex>/link` holds its digest and its data exists in the global store.
  */
@@ -45,8 +54,18 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
     digest: Digest,
     cached = false,
   ): Promise<BlobDescriptor | undefined> => {
+    // The shared blob descriptor cache answers only reads that may be served from memory
+    // (blob GET/HEAD): a manifest push and a mount check storage itself, so a stale entry can
+    // never make an image reference data that is gone.
+    const shared = cached ? ctx.options.blobDescriptorCache?.repository(repo) : undefined;
+    const hit = await shared?.stat(digest);
+    if (hit !== undefined) return hit;
     if ((await linkOf(repo, digest, cached)) !== digest) return undefined;
-    return cached ? ctx.descriptors.read(digest, () => descriptorOf(digest)) : descriptorOf(digest);
+    const descriptor = cached
+      ? await ctx.descriptors.read(digest, () => descriptorOf(digest))
+      : await descriptorOf(digest);
+    if (descriptor !== undefined) await shared?.set(digest, descriptor);
+    return descriptor;
   };
 
   const stat = async (digest: Digest, options?: ReadOptions): Promise<BlobDescriptor> => {
@@ -73,7 +92,7 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
       if (!isValidRepositoryName(from)) return undefined;
       const descriptor = await statIn(from, digest);
       if (descriptor === undefined) return undefined;
-      if (from !== name) await writeLink(driver, layerLinkPath(name, digest), digest);
+      if (from !== name) await linkBlob(ctx, name, descriptor);
       return descriptor;
     },
 
@@ -89,6 +108,7 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
       } finally {
         // After the deletion, so no read in flight meanwhile can put the link back in the cache.
         ctx.links.invalidate(path);
+        await ctx.options.blobDescriptorCache?.repository(name).clear(digest);
       }
     },
   };

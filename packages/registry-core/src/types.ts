@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Algorithm, Digest } from '@berth/digest';
 import type { Descriptor, Manifest } from '@berth/manifest';
 import type { StorageDriver } from '@berth/storage-driver';
+import type { BlobDescriptorCache } from './cache/blob-descriptor-cache.ts';
 
 /** What the registry knows about a stored blob. */
 export interface BlobDescriptor {
@@ -204,6 +205,12 @@ export interface RegistryOptions {
   readonly redirect?: boolean;
   /** Largest manifest accepted, in bytes. @default 4194304 */
   readonly manifestMaxSize?: number;
+  /**
+   * `storage.cache.blobdescriptor`: answers blob GET/HEAD from a cache of blob descriptors
+   * (in memory, or Redis shared by every replica and `berth gc`). Blob links written are
+   * recorded in it, deleted ones cleared; a manifest push and a mount always check storage.
+   */
+  readonly blobDescriptorCache?: BlobDescriptorCache;
   /**
    * `validation.manifests`: which references of a pushed manifest must exist. Every URL in the
    * `urls` of an image manifest's config or layers must match `urls.allow` (when set) and not

@@ -83,8 +83,8 @@ import { BLOB_MEDIA_TYPE } from './blob-store.ts';
 import { nextNonEmpty } from './chunks.ts';
 import type { StoreContext } from './context.ts';
 import { isRegistryError, RegistryError } from './errors.ts';
-import { layerLinkPath } from './linked-blob-store.ts';
-import { digestParts, orUndefined, writeLink } from './links.ts';
+import { linkBlob } from './linked-blob-store.ts';
+import { digestParts, orUndefined } from './links.ts';
 import { pathFor } from './paths.ts';
 import type { BlobDescriptor, FinalChunk, Upload, UploadStore } from './types.ts';
 import { claimUpload, type UploadClaim } from './upload-claims.ts';
@@ -664,9 +664,10 @@ class StoredUpload implements Upload {
       });
     }
     await writer.commit();
-    await writeLink(driver, layerLinkPath(this.name, digest), digest);
+    const descriptor = { digest, size, mediaType: BLOB_MEDIA_TYPE };
+    await linkBlob(this.#ctx, this.name, descriptor);
     await this.#remove();
-    return { digest, size, mediaType: BLOB_MEDIA_TYPE };
+    return descriptor;
   }
 
   async #complete(digest: Digest): Promise<BlobDescriptor> {
@@ -706,9 +707,10 @@ class StoredUpload implements Upload {
       if (!committed) await this.#commitData(size);
       await driver.move(this.#dataPath, pathFor({ kind: 'blobData', algorithm, encoded }));
     }
-    await writeLink(driver, layerLinkPath(this.name, digest), digest);
+    const descriptor = { digest, size, mediaType: BLOB_MEDIA_TYPE };
+    await linkBlob(this.#ctx, this.name, descriptor);
     await this.#remove();
-    return { digest, size, mediaType: BLOB_MEDIA_TYPE };
+    return descriptor;
   }
 
   /**

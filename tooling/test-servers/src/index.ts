@@ -54,6 +54,24 @@ export {
 } from './process.ts';
 export { type RadosgwOptions, type RunningRadosgw, radosgwMissingTools, startRadosgw } from './radosgw.ts';
 export {
+  REDIS_TOOLS,
+  type RedisAuthOptions,
+  type RedisClusterOptions,
+  type RedisCommandOptions,
+  type RedisOptions,
+  type RedisReply,
+  RedisReplyError,
+  type RedisSentinelOptions,
+  type RunningRedis,
+  type RunningRedisCluster,
+  type RunningRedisSentinel,
+  redisCommand,
+  redisMissingTools,
+  startRedis,
+  startRedisCluster,
+  startRedisSentinel,
+} from './redis.ts';
+export {
   berthEntryPoint,
   type ConfigFileServerOptions,
   type FilesystemServerOptions,

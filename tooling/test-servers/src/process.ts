@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { killAtExit } from './exit-cleanup.ts';
 
 /** A free TCP port on 127.0.0.1 (the kernel picks it; there is a small race until it is bound again). */
 export function freePort(): Promise<number> {
@@ -97,26 +98,6 @@ export class OutputTail {
   }
 }
 
-/** Children still running, killed with SIGKILL if the test process exits without stopping them. */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
-  });
-}
-
 /** A server process started by this harness. */
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash). */
@@ -154,7 +135,6 @@ export interface ProcessServerSpec {
  * error carries its last log lines.
  */
 export async function startProcessServer(spec: ProcessServerSpec): Promise<RunningServer> {
-  installExitHook();
   const tail = new OutputTail();
   const child = spawn(spec.command, [...spec.args], {
     cwd: spec.cwd,
@@ -169,7 +149,6 @@ export async function startProcessServer(spec: ProcessServerSpec): Promise<Runni
   });
   const exited = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => {
-      running.delete(child);
       resolve(signal ? `killed by ${signal}` : `exited with code ${code}`);
     });
     child.once('error', (error) => resolve(`failed to start: ${error.message}`));
@@ -184,7 +163,7 @@ export async function startProcessServer(spec: ProcessServerSpec): Promise<Runni
   }
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${spec.name}: no PID for ${commandLine}`);
-  running.add(child);
+  killAtExit(child);
 
   let stopping: Promise<void> | undefined;
   const stop = (timeoutMs = 5_000): Promise<void> => {

@@ -8,12 +8,12 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { keepAtExit, killAtExit, removeAtExit } from './exit-cleanup.ts';
 import { freePort, OutputTail, waitForHttp } from './process.ts';
 import { which } from './tools.ts';
 
@@ -63,28 +63,6 @@ export interface RunningRadosgw {
 
 const REGION = 'us-east-1';
 const CEPH_TOOLS = ['ceph-mon', 'ceph-osd', 'radosgw', 'ceph', 'monmaptool', 'radosgw-admin'];
-
-/** Children still running and temp dirs not yet removed, cleaned up if the test process exits without stopping them. */
-const running = new Set<ChildProcess>();
-const dirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
 
 /** Why radosgw cannot be started here (a tool is missing), or `undefined`. */
 export function radosgwMissingTools(): string[] {
@@ -167,12 +145,11 @@ export async function startRadosgw(options: RadosgwOptions = {}): Promise<Runnin
       `${missing.join(', ')} not found on PATH (apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd)`,
     );
   }
-  installExitHook();
   const accessKey = options.accessKey ?? 'BERTHTESTACCESSKEY';
   const secretKey = options.secretKey ?? 'berth-test-secret-key';
   const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
   const dir = await mkdtemp(join(tmpdir(), 'berth-rgw-'));
-  dirs.add(dir);
+  removeAtExit(dir);
   const tail = new OutputTail(100);
   const children: { name: string; child: ChildProcess }[] = [];
   const [monPort, rgwPort] = await Promise.all([freePort(), freePort()]);
@@ -203,8 +180,7 @@ export async function startRadosgw(options: RadosgwOptions = {}): Promise<Runnin
     const child = spawn(command, [...C, '-f', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
-    child.once('exit', () => running.delete(child));
-    running.add(child);
+    killAtExit(child);
     children.push({ name, child });
     return child;
   };
@@ -215,7 +191,7 @@ export async function startRadosgw(options: RadosgwOptions = {}): Promise<Runnin
       // radosgw first (it holds RADOS clients), then the OSD, then the monitor.
       for (const { child } of [...children].reverse()) await stopChild(child);
       await rm(dir, { recursive: true, force: true });
-      dirs.delete(dir);
+      keepAtExit(dir);
     })();
     return stopping;
   };

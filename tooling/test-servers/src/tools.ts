@@ -24,6 +24,8 @@ export function which(name: string): string | undefined {
 const debianPackages: Record<string, string> = {
   skopeo: 'skopeo',
   'docker-registry': 'docker-registry',
+  'redis-server': 'redis-server',
+  'redis-cli': 'redis-tools',
 };
 
 /**

@@ -5,9 +5,9 @@ import {
   type GcReport,
   garbageCollect,
 } from '@berth/registry-core';
-import { formatDuration } from '@berth/registry-server';
+import { formatDuration, isStartupError, openBlobDescriptorCache } from '@berth/registry-server';
 import { configAndRest, durationOption, parseCommandArgs } from '../args.ts';
-import { ExitCode } from '../errors.ts';
+import { CliError, ExitCode } from '../errors.ts';
 import { formatBytes, formatElapsed, json, plural } from '../format.ts';
 import { createProgress, type Io } from '../io.ts';
 import { openStorage } from '../storage.ts';
@@ -130,7 +130,25 @@ export const gcCommand: Command = {
     const quiet = values.quiet === true;
     const asJson = values.json === true;
 
-    const { driver } = await openStorage(config, io, quiet);
+    const { driver, loaded } = await openStorage(config, io, quiet);
+    // The server's Redis cache is cleared of what GC deletes, so no replica answers "exists"
+    // for a blob that is gone. An `inmemory` cache lives in each server process, out of reach.
+    let descriptors: ReturnType<typeof openBlobDescriptorCache>;
+    try {
+      descriptors =
+        loaded.config.storage.cache.blobDescriptor === 'redis'
+          ? openBlobDescriptorCache(loaded.config, {
+              info: () => {},
+              warn: (msg) => {
+                if (!quiet) io.stderr.write(`berth gc: ${msg}\n`);
+              },
+            })
+          : undefined;
+    } catch (err) {
+      if (isStartupError(err)) throw new CliError('CONFIG', err.message, { cause: err });
+      throw err;
+    }
+    await descriptors?.ready();
     const progress = createProgress(io, !quiet && !asJson);
     const progressText = progressReporter();
     let report: GcReport;
@@ -143,9 +161,11 @@ export const gcCommand: Command = {
         settleMs,
         onProgress: (p) => progress.update(progressText(p), p.phase === 'settle'),
         ...(io.signal === undefined ? {} : { signal: io.signal }),
+        ...(descriptors === undefined ? {} : { blobDescriptorCache: descriptors.cache }),
       });
     } finally {
       progress.done();
+      await descriptors?.close();
     }
 
     if (asJson) {

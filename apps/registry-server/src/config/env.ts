@@ -17,6 +17,10 @@
  *   `storage: inmemory`) adds a second driver; validation then fails and names the variable,
  *   as registry:2 fails (it panics) on two drivers.
  *
+ * - `REGISTRY_REDIS_OPTIONS_<KEY>…` is `REGISTRY_REDIS_<KEY>…`: registry v3 keeps go-redis'
+ *   options in an inline `Options` field, so its parser only accepts that spelling
+ *   (distribution/distribution#4486), while its documentation shows the other one.
+ *
  * Keys with an `_` in their name (azure's `max_retries`) are matched greedily against existing
  * and known keys.
  */
@@ -73,7 +77,10 @@ export function applyEnvOverrides(
     .sort();
   const applied: string[] = [];
   for (const name of names) {
-    const segments = name.slice('REGISTRY_'.length).split('_');
+    let segments = name.slice('REGISTRY_'.length).split('_');
+    if (segments.length > 2 && segments[0] === 'REDIS' && segments[1] === 'OPTIONS') {
+      segments = ['REDIS', ...segments.slice(2)];
+    }
     if (segments.some((segment) => segment === '')) {
       warn(`ignoring environment variable ${name}: empty path segment`);
       continue;

@@ -99,6 +99,7 @@ describe('parseConfig: defaults', () => {
         readOnly: false,
       },
       tagConcurrencyLimit: undefined,
+      cache: { blobDescriptor: 'none', blobDescriptorSize: 10_000 },
     });
     expect(config.http).toEqual({
       addr: ':5000',
@@ -122,6 +123,7 @@ describe('parseConfig: defaults', () => {
     expect(config.health).toEqual({ storageDriver: { enabled: false, intervalMs: 10_000, threshold: 1 } });
     expect(config.auth).toEqual({ type: 'none' });
     expect(config.berth).toEqual({ auth: { issuer: undefined, groups: {}, rules: undefined } });
+    expect(config.redis).toBeUndefined();
   });
 
   it('fills the filesystem driver defaults', async () => {
@@ -166,6 +168,7 @@ storage:
     uploadpurging: { enabled: false, age: 1h, interval: 30m, dryrun: true }
     readonly: { enabled: true }
   tag: { concurrencylimit: 8 }
+  cache: { blobdescriptor: inmemory, blobdescriptorsize: 500 }
 http:
   addr: 127.0.0.1:5001
   prefix: /r
@@ -210,6 +213,7 @@ health:
         readOnly: true,
       },
       tagConcurrencyLimit: 8,
+      cache: { blobDescriptor: 'inmemory', blobDescriptorSize: 500 },
     });
     expect(config.http).toEqual({
       addr: '127.0.0.1:5001',
@@ -478,22 +482,22 @@ describe('unknown keys and unsupported sections', () => {
 
   it('warns that accepted registry:2 sections are not supported yet', async () => {
     const { warnings } = await parse(
-      `${MINIMAL}notifications:\n  endpoints:\n    - name: a\n      url: http://x\nredis:\n  addr: localhost:6379\n` +
+      `${MINIMAL}notifications:\n  endpoints:\n    - name: a\n      url: http://x\n` +
         'health:\n  file:\n    - file: /tmp/x\nlog:\n  hooks:\n    - type: mail\n',
     );
     expect(warnings).toEqual([
       'log.hooks: log hooks (mail) are not supported yet (ignored)',
       'health.file: file health checks are not supported yet (ignored)',
       'notifications: notifications are not supported yet: no events will be sent',
-      'redis: redis is not supported yet (ignored)',
     ]);
   });
 
-  it('warns about storage.cache', async () => {
-    const { warnings } = await parse(
+  it('reads storage.cache without a warning (see cache.test.ts)', async () => {
+    const { config, warnings } = await parse(
       'version: 0.1\nstorage:\n  inmemory:\n  cache:\n    blobdescriptor: inmemory\n',
     );
-    expect(warnings).toEqual(['storage.cache: the blob descriptor cache is not supported yet (ignored)']);
+    expect(config.storage.cache).toEqual({ blobDescriptor: 'inmemory', blobDescriptorSize: 10_000 });
+    expect(warnings).toEqual([]);
   });
 
   it('accepts auth: none and an empty auth section', async () => {

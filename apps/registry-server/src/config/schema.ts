@@ -5,7 +5,15 @@
  */
 import { isStorageDriverError } from '@berth/storage-driver';
 import { availableDriverNames, driverEntry, STORAGE_DRIVERS } from '../drivers.ts';
+import { splitHostPort } from './address.ts';
 import { issuerEnabled, readAuth, readBerth } from './auth.ts';
+import {
+  checkCacheBackend,
+  DEFAULT_BLOB_DESCRIPTOR_SIZE,
+  readRedis,
+  readStorageCache,
+  type StorageCacheRead,
+} from './cache.ts';
 import { formatDuration } from './duration.ts';
 import { STORAGE_OPTION_KEYS } from './env.ts';
 import { readMiddleware } from './middleware.ts';
@@ -25,6 +33,8 @@ import type {
   ValidationConfig,
 } from './types.ts';
 
+export { splitHostPort } from './address.ts';
+
 /** registry:2's defaults. */
 export const DEFAULTS: {
   readonly addr: string;
@@ -34,6 +44,7 @@ export const DEFAULTS: {
   readonly uploadPurgingIntervalMs: number;
   readonly healthIntervalMs: number;
   readonly healthMinIntervalMs: number;
+  readonly blobDescriptorSize: number;
 } = {
   addr: ':5000',
   catalogMaxEntries: 1000,
@@ -45,6 +56,7 @@ export const DEFAULTS: {
   // tiny (`interval: 10` is 10 ns), stat-ing storage back to back and keeping a core busy at
   // idle. A storage outage does not need to be noticed within less than a second.
   healthMinIntervalMs: 1000,
+  blobDescriptorSize: DEFAULT_BLOB_DESCRIPTOR_SIZE,
 };
 
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
@@ -82,7 +94,6 @@ const CIPHER_SUITES: Readonly<Record<string, string>> = {
 /** Sections registry:2 knows that Berth accepts but ignores for now. */
 const NOT_YET: Readonly<Record<string, string>> = {
   notifications: 'notifications are not supported yet: no events will be sent',
-  redis: 'redis is not supported yet (ignored)',
   policy: 'repository class policy is not supported yet (ignored: every media type is accepted)',
   reporting: 'error reporting (bugsnag, newrelic) is not supported (ignored)',
   compatibility: 'ignored: schema1 manifests are not supported (as in registry v3)',
@@ -102,7 +113,7 @@ export async function validateConfig(raw: RawConfig): Promise<Validated> {
 
   checkVersion(root);
   const log = readLog(root);
-  const storage = await readStorage(root);
+  const { config: storage, cache } = await readStorage(root);
   const middleware = await readMiddleware(root);
   const http = readHttp(root);
   const catalogMaxEntries = positiveOr(root.section('catalog'), 'maxentries', DEFAULTS.catalogMaxEntries);
@@ -112,6 +123,8 @@ export async function validateConfig(raw: RawConfig): Promise<Validated> {
   const auth = readAuth(root, issuerEnabled(root));
   const berth = readBerth(root, auth);
   readProxy(root);
+  const redis = readRedis(root);
+  checkCacheBackend(diag, cache, redis);
   if (storage?.redirect === false && middleware.storage.some((entry) => entry.name === 'redirect')) {
     diag.warn(
       ['storage', 'redirect', 'disable'],
@@ -136,6 +149,7 @@ export async function validateConfig(raw: RawConfig): Promise<Validated> {
     health,
     auth,
     berth,
+    redis: redis.config,
   };
   return { config, errors: [], warnings: diag.warnings };
 }
@@ -172,7 +186,9 @@ function readLog(root: Section): LogConfig {
   return { level, formatter, fields, accessLog: { disabled } };
 }
 
-async function readStorage(root: Section): Promise<StorageConfig | undefined> {
+async function readStorage(
+  root: Section,
+): Promise<{ config: StorageConfig | undefined; cache: StorageCacheRead }> {
   const diag = root.diagnostics;
   const storage = root.section('storage');
   if (storage.value === undefined) {
@@ -180,7 +196,7 @@ async function readStorage(root: Section): Promise<StorageConfig | undefined> {
       ['storage'],
       'no storage driver configured (e.g. storage.filesystem.rootdirectory: /var/lib/registry)',
     );
-    return undefined;
+    return { config: undefined, cache: readStorageCache(storage) };
   }
   const driverKeys = storage.keys().filter((key) => !STORAGE_OPTION_KEYS.has(key));
   let driver: StorageDriverConfig | undefined;
@@ -210,7 +226,7 @@ async function readStorage(root: Section): Promise<StorageConfig | undefined> {
   const redirectSection = storage.section('redirect');
   const redirectDisabled = redirectSection.boolean('disable', false);
   redirectSection.finish();
-  storage.unsupported('cache', 'the blob descriptor cache is not supported yet (ignored)');
+  const cache = readStorageCache(storage);
 
   const maintenance = storage.section('maintenance');
   const purging = maintenance.section('uploadpurging');
@@ -235,13 +251,17 @@ async function readStorage(root: Section): Promise<StorageConfig | undefined> {
   tag.finish();
   storage.finish();
 
-  if (driver === undefined) return undefined;
+  if (driver === undefined) return { config: undefined, cache };
   return {
-    driver,
-    deleteEnabled,
-    redirect: !redirectDisabled,
-    maintenance: { uploadPurging, readOnly },
-    tagConcurrencyLimit: limit,
+    config: {
+      driver,
+      deleteEnabled,
+      redirect: !redirectDisabled,
+      maintenance: { uploadPurging, readOnly },
+      tagConcurrencyLimit: limit,
+      cache: cache.config,
+    },
+    cache,
   };
 }
 
@@ -347,30 +367,6 @@ function readHttp(root: Section): HttpConfig {
 function checkTcpAddress(section: Section, key: string, addr: string): void {
   const parsed = splitHostPort(addr);
   if (typeof parsed === 'string') section.diagnostics.error(section.at(key), parsed);
-}
-
-/** Splits `host:port`; returns the problem as a string when it is not one. */
-export function splitHostPort(addr: string): { host: string; port: number } | string {
-  let host: string;
-  let portText: string;
-  if (addr.startsWith('[')) {
-    const end = addr.indexOf(']');
-    if (end < 0 || addr[end + 1] !== ':')
-      return `missing port in address ${JSON.stringify(addr)} (use "[::1]:5000")`;
-    host = addr.slice(1, end);
-    portText = addr.slice(end + 2);
-  } else {
-    const colon = addr.lastIndexOf(':');
-    if (colon < 0) return `missing port in address ${JSON.stringify(addr)} (use "host:port" or ":5000")`;
-    host = addr.slice(0, colon);
-    portText = addr.slice(colon + 1);
-    if (host.includes(':'))
-      return `IPv6 address must be in brackets: ${JSON.stringify(addr)} (use "[::1]:5000")`;
-  }
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-    return `invalid port ${JSON.stringify(portText)} in address ${JSON.stringify(addr)}`;
-  }
-  return { host, port: Number(portText) };
 }
 
 function readHeaders(http: Section): Record<string, string[]> {

@@ -62,6 +62,20 @@ export interface UploadPurgingConfig {
   readonly dryRun: boolean;
 }
 
+/** `storage.cache.blobdescriptor` (or the deprecated `layerinfo`); `none` when unset. */
+export type BlobDescriptorCacheKind = 'inmemory' | 'redis';
+
+/** `storage.cache`: the blob descriptor cache. */
+export interface StorageCacheConfig {
+  /** Which cache keeps blob descriptors; `redis` uses {@link BerthConfig.redis}. @default 'none' */
+  readonly blobDescriptor: BlobDescriptorCacheKind | 'none';
+  /**
+   * `storage.cache.blobdescriptorsize`: the most entries the `inmemory` cache keeps;
+   * `Infinity` when configured as 0 or less (no limit, as in registry v3). @default 10000
+   */
+  readonly blobDescriptorSize: number;
+}
+
 export interface StorageConfig {
   readonly driver: StorageDriverConfig;
   /** `storage.delete.enabled`. @default false */
@@ -75,6 +89,85 @@ export interface StorageConfig {
   };
   /** `storage.tag.concurrencylimit`, when set. */
   readonly tagConcurrencyLimit: number | undefined;
+  /** `storage.cache`. */
+  readonly cache: StorageCacheConfig;
+}
+
+/**
+ * How the Redis addresses are used, as go-redis' `NewUniversalClient` decides: `sentinel` with
+ * `redis.mastername` (the addresses are Sentinels), `cluster` with several addresses (cluster
+ * seed nodes), else `single`.
+ */
+export type RedisTopology = 'single' | 'sentinel' | 'cluster';
+
+/** `redis.tls`: TLS to Redis. Present when TLS is on. */
+export interface RedisTlsConfig {
+  /** `redis.tls.certificate`: PEM client certificate (chain); set together with `key`. */
+  readonly certificate: string | undefined;
+  /** `redis.tls.key`: PEM private key of `certificate`. */
+  readonly key: string | undefined;
+  /**
+   * `redis.tls.clientcas`: PEM bundles of CAs trusted, besides the system's, to verify the Redis
+   * server's certificate.
+   */
+  readonly rootCAs: readonly string[];
+}
+
+/**
+ * Connection pool bounds, from registry 2.8's `redis.pool` or registry v3's go-redis keys
+ * (`undefined`: not configured).
+ */
+export interface RedisPoolConfig {
+  /** v3 `poolsize`: the connections kept per node. */
+  readonly size: number | undefined;
+  /** v3 `minidleconns`. */
+  readonly minIdle: number | undefined;
+  /** 2.8 `pool.maxidle`, v3 `maxidleconns`. */
+  readonly maxIdle: number | undefined;
+  /** 2.8 `pool.maxactive`, v3 `maxactiveconns` (0: no limit). */
+  readonly maxActive: number | undefined;
+  /** 2.8 `pool.idletimeout`, v3 `connmaxidletime`: idle connections are closed after this. */
+  readonly idleTimeoutMs: number | undefined;
+  /** v3 `connmaxlifetime`: connections are closed after this age. */
+  readonly maxLifetimeMs: number | undefined;
+}
+
+/**
+ * `redis`: the Redis server(s) the registry uses (the `redis` blob descriptor cache). Read from
+ * registry 2.8's keys (`addr`, `pool.*`, `tls.enabled`) or registry v3's (go-redis'
+ * `UniversalOptions`: `addrs`, `username`, `mastername`, …, `tls.certificate`).
+ */
+export interface RedisConfig {
+  /** `host:port` of the server, the cluster seed nodes, or the Sentinels (`redis.addr` or `redis.addrs`). */
+  readonly addrs: readonly string[];
+  readonly topology: RedisTopology;
+  /** `redis.username` (Redis 6 ACL user). */
+  readonly username: string | undefined;
+  /** `redis.password`. Never put it in a message or a log line. */
+  readonly password: string | undefined;
+  /** `redis.db`; always 0 for a cluster. @default 0 */
+  readonly db: number;
+  /** `redis.mastername`: the Sentinel master set. */
+  readonly masterName: string | undefined;
+  /** `redis.sentinelusername`, to authenticate to the Sentinels. */
+  readonly sentinelUsername: string | undefined;
+  /** `redis.sentinelpassword`. Never put it in a message or a log line. */
+  readonly sentinelPassword: string | undefined;
+  /** `redis.clientname`: sent with `CLIENT SETNAME`. */
+  readonly clientName: string | undefined;
+  /** `redis.dialtimeout`; `undefined` when unset or 0 (the client's default). */
+  readonly dialTimeoutMs: number | undefined;
+  /** `redis.readtimeout`; `undefined` when unset or 0. */
+  readonly readTimeoutMs: number | undefined;
+  /** `redis.writetimeout`; `undefined` when unset or 0. */
+  readonly writeTimeoutMs: number | undefined;
+  /** v3 `maxretries`: retries of a failed command (`-1` in the file, no retries, is 0). */
+  readonly maxRetries: number | undefined;
+  /** v3 `maxredirects`: `MOVED`/`ASK` redirections followed in a cluster (`-1` is 0). */
+  readonly maxRedirects: number | undefined;
+  readonly pool: RedisPoolConfig;
+  /** `undefined`: plain TCP. */
+  readonly tls: RedisTlsConfig | undefined;
 }
 
 export interface TlsConfig {
@@ -158,6 +251,8 @@ export interface BerthConfig {
   readonly auth: AuthConfig;
   /** Berth's own keys (`berth:`). */
   readonly berth: BerthSectionConfig;
+  /** `redis`, when it names a server. */
+  readonly redis: RedisConfig | undefined;
 }
 
 /** `auth`: one of registry:2's access controllers, or `none`. */

@@ -28,6 +28,7 @@ import type { BerthConfig } from '../config/types.ts';
 import { driverEntry, middlewareEntry } from '../drivers.ts';
 import { createLogger, type Logger, type LogSink } from '../log/logger.ts';
 import { createAccessControl } from './auth.ts';
+import { openBlobDescriptorCache } from './blob-cache.ts';
 import { StartupError } from './errors.ts';
 import {
   HealthMonitor,
@@ -130,8 +131,11 @@ export async function startServer(
   for (const warning of options.warnings ?? []) logger.warn(`configuration: ${warning}`);
 
   const driver = await createDriver(config, logger);
+  const descriptorCache = openBlobDescriptorCache(config, logger);
+  await descriptorCache?.ready();
   const registry = createRegistry({
     driver,
+    ...(descriptorCache === undefined ? {} : { blobDescriptorCache: descriptorCache.cache }),
     deleteEnabled: config.storage.deleteEnabled,
     redirect: config.storage.redirect,
     validation: {
@@ -263,6 +267,7 @@ export async function startServer(
     bound = await listen(server, config.http.net, config.http.addr, 'http.addr');
   } catch (error) {
     await accessControl.close();
+    await descriptorCache?.close();
     throw error;
   }
   const scheme = tls === undefined ? 'http' : 'https';
@@ -341,6 +346,7 @@ export async function startServer(
       server.closeAllConnections();
       await closed;
       await accessControl.close();
+      await descriptorCache?.close();
       if (config.http.net === 'unix') await unlink(config.http.addr).catch(() => {});
       logger.info('server stopped');
       logger.flush();

@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Digest } from '@berth/digest';
 import { isPathNotFound, type StorageDriver } from '@berth/storage-driver';
+import type { BlobDescriptorCache } from '../cache/blob-descriptor-cache.ts';
 import { mapLimit } from '../concurrency.ts';
 import { digestParts, writeLink } from '../links.ts';
 import { pathFor } from '../paths.ts';
@@ -67,6 +68,14 @@ export interface GarbageCollectOptions {
   readonly now?: () => number;
   readonly onProgress?: (progress: GcProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * The blob descriptor cache the registry serves from (Redis, shared with every replica):
+   * a blob is cleared from it when set aside and again when deleted for good (so an entry a
+   * read in flight wrote back meanwhile goes too), and a removed `_layers` link is cleared from
+   * its repository. Without this, a replica could answer "exists" for a blob that is gone, and a
+   * client would skip uploading it again (distribution/distribution#2945).
+   */
+  readonly blobDescriptorCache?: BlobDescriptorCache;
 }
 
 /** A manifest revision of one repository. */
@@ -249,6 +258,7 @@ function byDigest(a: { digest: Digest }, b: { digest: Digest }): number {
  */
 export async function garbageCollect(options: GarbageCollectOptions): Promise<GcReport> {
   const { driver, signal } = options;
+  const descriptors = options.blobDescriptorCache;
   const now = options.now ?? Date.now;
   const dryRun = options.dryRun === true;
   const deleteUntagged = options.deleteUntagged === true;
@@ -471,6 +481,7 @@ export async function garbageCollect(options: GarbageCollectOptions): Promise<Gc
     try {
       await driver.move(blobData(blob.digest), quarantined(blob.digest));
       setAside.push(blob);
+      await descriptors?.clear(blob.digest);
     } catch (err) {
       if (!isPathNotFound(err)) throw err;
     }
@@ -499,6 +510,7 @@ export async function garbageCollect(options: GarbageCollectOptions): Promise<Gc
       if (before === undefined || modTime !== before.modTime) return;
       if (await exists(driver, blobData(entry.digest))) return;
       if (await remove(driver, path)) deleted.push(entry);
+      await descriptors?.repository(entry.repository).clear(entry.digest);
       step();
     });
     return deleted;
@@ -624,6 +636,7 @@ export async function garbageCollect(options: GarbageCollectOptions): Promise<Gc
       deletedBlobs.push(blob);
       bytesReclaimed += blob.size;
     }
+    await descriptors?.clear(blob.digest);
   });
 
   if (interrupted) throw signal?.reason ?? new Error('garbage collection interrupted');
