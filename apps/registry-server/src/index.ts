@@ -45,7 +45,12 @@ export {
   type LoggerOptions,
   type LogSink,
 } from './log/logger.ts';
-export { type OpenedBlobDescriptorCache, openBlobDescriptorCache } from './server/blob-cache.ts';
+export {
+  type OpenedBlobDescriptorCache,
+  type OpenedChangeFeed,
+  openBlobDescriptorCache,
+  openChangeFeed,
+} from './server/blob-cache.ts';
 export { isStartupError, StartupError } from './server/errors.ts';
 export { type PeriodicCheck, storageDriverCheck } from './server/health.ts';
 export { type RunningServer, type StartServerOptions, startServer } from './server/start.ts';

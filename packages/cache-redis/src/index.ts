@@ -13,6 +13,12 @@ export {
   type RedisRecoveredEvent,
 } from './cache.ts';
 export {
+  CHANGE_CHANNEL,
+  createRedisChangeFeed,
+  type RedisChangeFeed,
+  type RedisChangeFeedOptions,
+} from './changes.ts';
+export {
   createRedisClient,
   DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_DIAL_TIMEOUT_MS,

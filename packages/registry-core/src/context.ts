@@ -27,9 +27,11 @@ export interface CacheLimits {
   /**
    * How long a manifest revision link, a layer link or a blob's size, once read, may answer
    * manifest and blob GET/HEAD requests from memory (see `read-cache.ts`); 0 disables it. A
-   * deletion by another replica is seen within this time; tag links are never cached. Off by
-   * default: an answer "this blob exists" served from memory after `berth gc` (another process)
+   * deletion by another replica is seen within this time — at once when every process shares
+   * a {@link RegistryOptions.changes} feed; tag links are never cached. Off by default: without
+   * a feed, an answer "this blob exists" served from memory after `berth gc` (another process)
    * removed the blob would let a client skip re-uploading it, and its manifest push would fail.
+   * The server turns it on when Redis carries the feed.
    * @default 0
    */
   readonly readCacheTtlMs?: number;
@@ -83,6 +85,8 @@ export interface StoreContext {
 /** Creates the shared {@link StoreContext} for `options`. */
 export function createStoreContext(options: RegistryOptions, limits: CacheLimits = {}): StoreContext {
   const readCacheTtl = limits.readCacheTtlMs ?? DEFAULT_READ_CACHE_TTL_MS;
+  // While the change feed may be missing removals, nothing is answered from memory.
+  const usable = (): boolean => options.changes?.connected ?? true;
   return {
     driver: options.driver,
     options,
@@ -100,11 +104,16 @@ export function createStoreContext(options: RegistryOptions, limits: CacheLimits
       weigh: (state: ReferrersScanState) => state.checked.size + state.absent.size + 1,
     }),
     referrerLocks: new KeyedMutex(),
-    links: new ReadCache({ ttlMs: readCacheTtl, maxEntries: limits.readCacheEntries ?? 16_384 }),
-    descriptors: new ReadCache({ ttlMs: readCacheTtl, maxEntries: limits.readCacheEntries ?? 16_384 }),
+    links: new ReadCache({ ttlMs: readCacheTtl, maxEntries: limits.readCacheEntries ?? 16_384, usable }),
+    descriptors: new ReadCache({
+      ttlMs: readCacheTtl,
+      maxEntries: limits.readCacheEntries ?? 16_384,
+      usable,
+    }),
     catalog: new ReadCache({
       ttlMs: limits.catalogTtlMs ?? DEFAULT_CATALOG_TTL_MS,
       maxEntries: limits.catalogPages ?? 64,
+      usable,
     }),
   };
 }

@@ -50,6 +50,7 @@ export type {
   BlobDescriptorCacheStats,
   RepositoryBlobDescriptorCache,
 } from './cache/blob-descriptor-cache.ts';
+export { createLocalChangeFeed, type StorageChange, type StorageChangeFeed } from './cache/changes.ts';
 export {
   createInMemoryBlobDescriptorCache,
   DEFAULT_BLOB_DESCRIPTOR_CACHE_SIZE,

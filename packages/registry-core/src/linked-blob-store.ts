@@ -109,6 +109,7 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
         // After the deletion, so no read in flight meanwhile can put the link back in the cache.
         ctx.links.invalidate(path);
         await ctx.options.blobDescriptorCache?.repository(name).clear(digest);
+        await ctx.options.changes?.publish({ kind: 'link-removed', path });
       }
     },
   };

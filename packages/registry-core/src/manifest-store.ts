@@ -336,6 +336,7 @@ export function createManifestStore(
       ctx.links.invalidate(linkPath);
       // The repository may have lost its last manifest (and so its place in `_catalog`).
       ctx.catalog.clear();
+      await ctx.options.changes?.publish({ kind: 'link-removed', path: linkPath });
     },
   };
 }

@@ -8,6 +8,11 @@ export interface ReadCacheOptions {
   readonly maxEntries: number;
   /** The clock, in milliseconds. @default performance.now */
   readonly now?: () => number;
+  /**
+   * Whether entries may be answered and kept now; while it returns false every read goes to
+   * `load` and nothing is kept (a change feed that may be missing removals). @default always
+   */
+  readonly usable?: () => boolean;
 }
 
 /**
@@ -31,6 +36,7 @@ export class ReadCache<V> {
   readonly #entries: LruCache<string, { readonly value: V; readonly expires: number }>;
   readonly #ttlMs: number;
   readonly #now: () => number;
+  readonly #usable: () => boolean;
   /** Bumped by every invalidation: a read that saw another epoch at its start is not kept. */
   #epoch = 0;
 
@@ -38,6 +44,7 @@ export class ReadCache<V> {
     this.#ttlMs = Math.max(0, options.ttlMs);
     this.#entries = new LruCache({ maxEntries: this.#ttlMs > 0 ? options.maxEntries : 0 });
     this.#now = options.now ?? (() => performance.now());
+    this.#usable = options.usable ?? (() => true);
   }
 
   /** Number of entries (expired ones included until they are read or evicted). */
@@ -50,7 +57,7 @@ export class ReadCache<V> {
    * when it is not `undefined`). The age counts from the start of the read that produced it.
    */
   async read(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
-    if (this.#ttlMs === 0) return load();
+    if (this.#ttlMs === 0 || !this.#usable()) return load();
     const hit = this.#entries.get(key);
     const started = this.#now();
     if (hit !== undefined) {

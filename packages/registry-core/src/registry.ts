@@ -27,6 +27,18 @@ import { createUploadStore } from './upload-store.ts';
  */
 export function createRegistry(options: RegistryOptions, limits?: CacheLimits): Registry {
   const ctx = createStoreContext(options, limits);
+  // Removals announced by other processes (kept for the registry's lifetime: the feed belongs
+  // to the process, as the registry does).
+  options.changes?.subscribe((change) => {
+    if (change.kind === 'link-removed') ctx.links.invalidate(change.path);
+    else if (change.kind === 'blob-removed') ctx.descriptors.invalidate(change.digest);
+    else {
+      ctx.links.clear();
+      ctx.descriptors.clear();
+    }
+    // Any removal may remove a repository.
+    ctx.catalog.clear();
+  });
   return {
     options,
 

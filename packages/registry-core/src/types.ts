@@ -3,6 +3,7 @@ import type { Algorithm, Digest } from '@berth/digest';
 import type { Descriptor, Manifest } from '@berth/manifest';
 import type { StorageDriver } from '@berth/storage-driver';
 import type { BlobDescriptorCache } from './cache/blob-descriptor-cache.ts';
+import type { StorageChangeFeed } from './cache/changes.ts';
 
 /** What the registry knows about a stored blob. */
 export interface BlobDescriptor {
@@ -211,6 +212,13 @@ export interface RegistryOptions {
    * recorded in it, deleted ones cleared; a manifest push and a mount always check storage.
    */
   readonly blobDescriptorCache?: BlobDescriptorCache;
+  /**
+   * The feed every process sharing the storage announces its removals on (Redis pub/sub, see
+   * `@berth/cache-redis`): this registry publishes the links it deletes and drops from its
+   * in-process read caches what others announce; while the feed is disconnected, nothing is
+   * answered from memory.
+   */
+  readonly changes?: StorageChangeFeed;
   /**
    * `validation.manifests`: which references of a pushed manifest must exist. Every URL in the
    * `urls` of an image manifest's config or layers must match `urls.allow` (when set) and not

@@ -5,7 +5,12 @@ import {
   type GcReport,
   garbageCollect,
 } from '@berth/registry-core';
-import { formatDuration, isStartupError, openBlobDescriptorCache } from '@berth/registry-server';
+import {
+  formatDuration,
+  isStartupError,
+  openBlobDescriptorCache,
+  openChangeFeed,
+} from '@berth/registry-server';
 import { configAndRest, durationOption, parseCommandArgs } from '../args.ts';
 import { CliError, ExitCode } from '../errors.ts';
 import { formatBytes, formatElapsed, json, plural } from '../format.ts';
@@ -134,6 +139,7 @@ export const gcCommand: Command = {
     // The server's Redis cache is cleared of what GC deletes, so no replica answers "exists"
     // for a blob that is gone. An `inmemory` cache lives in each server process, out of reach.
     let descriptors: ReturnType<typeof openBlobDescriptorCache>;
+    let feed: ReturnType<typeof openChangeFeed>;
     try {
       descriptors =
         loaded.config.storage.cache.blobDescriptor === 'redis'
@@ -144,11 +150,15 @@ export const gcCommand: Command = {
               },
             })
           : undefined;
+      // Serving replicas drop from their in-process read caches what GC announces it removed.
+      feed = openChangeFeed(loaded.config, descriptors);
     } catch (err) {
+      await descriptors?.close();
       if (isStartupError(err)) throw new CliError('CONFIG', err.message, { cause: err });
       throw err;
     }
     await descriptors?.ready();
+    await feed?.ready();
     const progress = createProgress(io, !quiet && !asJson);
     const progressText = progressReporter();
     let report: GcReport;
@@ -162,9 +172,11 @@ export const gcCommand: Command = {
         onProgress: (p) => progress.update(progressText(p), p.phase === 'settle'),
         ...(io.signal === undefined ? {} : { signal: io.signal }),
         ...(descriptors === undefined ? {} : { blobDescriptorCache: descriptors.cache }),
+        ...(feed === undefined ? {} : { changes: feed.feed }),
       });
     } finally {
       progress.done();
+      await feed?.close();
       await descriptors?.close();
     }
 

@@ -2,6 +2,9 @@
  * The blob descriptor cache of a running server: registry:2's keys in a real Redis, and a pull
  * that keeps working, from storage, while Redis is down.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { digestOf } from '@berth/digest';
 import { e2eSkipReason, type RunningRedis, redisMissingTools, startRedis } from '@berth/test-servers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +107,42 @@ describe.skipIf(skip !== undefined)(`a server with storage.cache.blobdescriptor:
       expect(sink.records().filter((r) => r.level === 'error')).toEqual([]);
     } finally {
       await redis.restart();
+    }
+  });
+
+  it('two replicas on one root: a blob deleted on one is unknown on the other at once (change feed)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'berth-feed-'));
+    try {
+      // `redis:` without the blob descriptor cache: only the change feed and the read caches.
+      const replica = `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${JSON.stringify(root)}\n  delete:\n    enabled: true\n${HTTP}redis:\n  addr: ${redis.address}\n`;
+      const a = await start(replica);
+      const b = await start(replica);
+      expect(b.sink.records().some((r) => String(r.msg).startsWith('storage change feed: redis'))).toBe(true);
+      const digest = await pushBlob(a.server, 'team/feed', new TextEncoder().encode('deleted on a replica'));
+      const url = (server: RunningServer) => `${server.url}/v2/team/feed/blobs/${digest}`;
+      expect((await fetch(url(b.server), { method: 'HEAD' })).status).toBe(200);
+      // Removed behind both servers' backs, unannounced: B answers from memory (its read cache
+      // is on), which is what an announcement must stop.
+      const link = join(
+        root,
+        'docker/registry/v2/repositories/team/feed/_layers/sha256',
+        digest.slice(7),
+        'link',
+      );
+      const saved = await readFile(link);
+      await rm(link);
+      expect((await fetch(url(b.server), { method: 'HEAD' })).status).toBe(200);
+      await writeFile(link, saved);
+      expect((await fetch(url(a.server), { method: 'DELETE' })).status).toBe(202);
+      // The announcement travels through Redis; B must not answer from memory after it.
+      const deadline = Date.now() + 1_000;
+      let status = 200;
+      while (status === 200 && Date.now() < deadline) {
+        status = (await fetch(url(b.server), { method: 'HEAD' })).status;
+      }
+      expect(status).toBe(404);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

@@ -4,8 +4,12 @@
  */
 import {
   createRedisBlobDescriptorCache,
+  createRedisChangeFeed,
+  createRedisClient,
   isRedisCacheError,
+  type RedisBlobDescriptorCache,
   type RedisBlobDescriptorCacheStats,
+  type RedisChangeFeed,
 } from '@berth/cache-redis';
 import {
   type BlobDescriptorCache,
@@ -21,6 +25,8 @@ export interface OpenedBlobDescriptorCache {
   /** `inmemory` or `redis`. */
   readonly kind: 'inmemory' | 'redis';
   readonly cache: BlobDescriptorCache;
+  /** The Redis connection of a `redis` cache (shared with the change feed). */
+  readonly client?: RedisBlobDescriptorCache['client'];
   /** Hits, misses and errors so far (Redis: with its outage state). */
   stats(): BlobDescriptorCacheStats | RedisBlobDescriptorCacheStats;
   /**
@@ -89,6 +95,7 @@ export function openBlobDescriptorCache(
   return {
     kind: 'redis',
     cache,
+    client: cache.client,
     stats: () => cache.stats(),
     ready: () =>
       cache.health().catch((err: unknown) => {
@@ -100,6 +107,60 @@ export function openBlobDescriptorCache(
         );
       }),
     close: () => cache.close(),
+  };
+}
+
+/**
+ * How long the in-process read caches (links, blob sizes) may answer when every process shares
+ * the Redis change feed: removals are heard at once, so this only bounds an entry whose removal
+ * announcement was lost without the subscription dropping.
+ */
+export const SHARED_READ_CACHE_TTL_MS = 60_000;
+
+/** An open change feed and how to close it. */
+export interface OpenedChangeFeed {
+  readonly feed: RedisChangeFeed;
+  /** Resolves once the feed is subscribed, or after 1 s all the same (it keeps trying). */
+  ready(): Promise<void>;
+  /** Closes the feed, and the Redis connection it opened (not the cache's). Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * The storage change feed on the configured Redis (`undefined` without a `redis:` section): on
+ * the blob descriptor cache's connection when that is Redis, else on a connection of its own.
+ */
+export function openChangeFeed(
+  config: Pick<BerthConfig, 'redis'>,
+  cache: OpenedBlobDescriptorCache | undefined,
+): OpenedChangeFeed | undefined {
+  const redis = config.redis;
+  if (redis === undefined) return undefined;
+  const shared = cache?.client;
+  let client = shared;
+  if (client === undefined) {
+    try {
+      client = createRedisClient(redisConnectionOptions(redis));
+    } catch (err) {
+      if (isRedisCacheError(err)) throw new StartupError(`redis: ${err.message}`);
+      throw err;
+    }
+    // Reported through the feed's `connected`; the default handler would print every retry.
+    client.on('error', () => {});
+  }
+  const feed = createRedisChangeFeed({ client });
+  const own = shared === undefined ? client : undefined;
+  return {
+    feed,
+    ready: async () => {
+      const deadline = Date.now() + 1_000;
+      while (!feed.connected && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+    close: async () => {
+      await feed.close();
+      own?.disconnect();
+    },
   };
 }
 

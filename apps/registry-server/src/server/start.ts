@@ -28,7 +28,7 @@ import type { BerthConfig } from '../config/types.ts';
 import { driverEntry, middlewareEntry } from '../drivers.ts';
 import { createLogger, type Logger, type LogSink } from '../log/logger.ts';
 import { createAccessControl } from './auth.ts';
-import { openBlobDescriptorCache } from './blob-cache.ts';
+import { openBlobDescriptorCache, openChangeFeed, SHARED_READ_CACHE_TTL_MS } from './blob-cache.ts';
 import { StartupError } from './errors.ts';
 import {
   HealthMonitor,
@@ -133,20 +133,31 @@ export async function startServer(
   const driver = await createDriver(config, logger);
   const descriptorCache = openBlobDescriptorCache(config, logger);
   await descriptorCache?.ready();
-  const registry = createRegistry({
-    driver,
-    ...(descriptorCache === undefined ? {} : { blobDescriptorCache: descriptorCache.cache }),
-    deleteEnabled: config.storage.deleteEnabled,
-    redirect: config.storage.redirect,
-    validation: {
-      disabled: config.validation.disabled,
-      urls: { allow: config.validation.urls.allow, deny: config.validation.urls.deny },
-      indexes: {
-        platforms: config.validation.indexes.platforms,
-        platformList: config.validation.indexes.platformList,
+  const changeFeed = openChangeFeed(config, descriptorCache);
+  await changeFeed?.ready();
+  if (changeFeed !== undefined) {
+    logger.info('storage change feed: redis; in-process read caches on', {
+      ttl: formatDuration(SHARED_READ_CACHE_TTL_MS),
+    });
+  }
+  const registry = createRegistry(
+    {
+      driver,
+      ...(changeFeed === undefined ? {} : { changes: changeFeed.feed }),
+      ...(descriptorCache === undefined ? {} : { blobDescriptorCache: descriptorCache.cache }),
+      deleteEnabled: config.storage.deleteEnabled,
+      redirect: config.storage.redirect,
+      validation: {
+        disabled: config.validation.disabled,
+        urls: { allow: config.validation.urls.allow, deny: config.validation.urls.deny },
+        indexes: {
+          platforms: config.validation.indexes.platforms,
+          platformList: config.validation.indexes.platformList,
+        },
       },
     },
-  });
+    changeFeed === undefined ? {} : { readCacheTtlMs: SHARED_READ_CACHE_TTL_MS },
+  );
 
   let secret = config.http.secret;
   if (secret === undefined) {
@@ -267,6 +278,7 @@ export async function startServer(
     bound = await listen(server, config.http.net, config.http.addr, 'http.addr');
   } catch (error) {
     await accessControl.close();
+    await changeFeed?.close();
     await descriptorCache?.close();
     throw error;
   }
@@ -346,6 +358,7 @@ export async function startServer(
       server.closeAllConnections();
       await closed;
       await accessControl.close();
+      await changeFeed?.close();
       await descriptorCache?.close();
       if (config.http.net === 'unix') await unlink(config.http.addr).catch(() => {});
       logger.info('server stopped');

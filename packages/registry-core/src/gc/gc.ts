@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Digest } from '@berth/digest';
 import { isPathNotFound, type StorageDriver } from '@berth/storage-driver';
 import type { BlobDescriptorCache } from '../cache/blob-descriptor-cache.ts';
+import type { StorageChangeFeed } from '../cache/changes.ts';
 import { mapLimit } from '../concurrency.ts';
 import { digestParts, writeLink } from '../links.ts';
 import { pathFor } from '../paths.ts';
@@ -76,6 +77,12 @@ export interface GarbageCollectOptions {
    * client would skip uploading it again (distribution/distribution#2945).
    */
   readonly blobDescriptorCache?: BlobDescriptorCache;
+  /**
+   * The feed the serving replicas listen on: each blob set aside is announced, and a `reset`
+   * once the tentative deletions are made and again at the end, so no replica answers from
+   * memory for links or blobs GC removed.
+   */
+  readonly changes?: StorageChangeFeed;
 }
 
 /** A manifest revision of one repository. */
@@ -482,12 +489,15 @@ export async function garbageCollect(options: GarbageCollectOptions): Promise<Gc
       await driver.move(blobData(blob.digest), quarantined(blob.digest));
       setAside.push(blob);
       await descriptors?.clear(blob.digest);
+      await options.changes?.publish({ kind: 'blob-removed', digest: blob.digest });
     } catch (err) {
       if (!isPathNotFound(err)) throw err;
     }
     step();
   });
   const inQuarantine = [...setAside, ...leftoverPurge.filter((b) => !candidateSet.has(b.digest))];
+  // Manifest revision links and referrer links are gone (tentatively): replicas forget them.
+  await options.changes?.publish({ kind: 'reset' });
 
   /**
    * Deletes the `_layers` links of `entries` whose blob is gone for good — each only if the
@@ -511,6 +521,7 @@ export async function garbageCollect(options: GarbageCollectOptions): Promise<Gc
       if (await exists(driver, blobData(entry.digest))) return;
       if (await remove(driver, path)) deleted.push(entry);
       await descriptors?.repository(entry.repository).clear(entry.digest);
+      await options.changes?.publish({ kind: 'link-removed', path });
       step();
     });
     return deleted;
@@ -643,6 +654,7 @@ export async function garbageCollect(options: GarbageCollectOptions): Promise<Gc
   const deletedLayers = await sweepLayerLinks(
     (digest) => restoredDigests.has(digest) || protectedNow(digest),
   );
+  await options.changes?.publish({ kind: 'reset' });
 
   progress('finish', 1, 1);
   return report(
