@@ -1,6 +1,8 @@
 /**
- * The blob descriptor cache `storage.cache.blobdescriptor` configures: none, registry:2's
- * `inmemory`, or `redis` (shared with every replica, registry:2 itself and `berth gc`).
+ * What the server keeps in or through Redis: the blob descriptor cache
+ * `storage.cache.blobdescriptor` configures (none, registry:2's `inmemory`, or `redis`, shared
+ * with every replica, registry:2 itself and `berth gc`), and the storage change feed that keeps
+ * the in-process read caches of every replica right.
  */
 import {
   createRedisBlobDescriptorCache,
