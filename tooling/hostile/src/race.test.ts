@@ -838,7 +838,8 @@ describe.skipIf(cliMissing !== undefined)(
       const v = new Violations();
       const label = 'gc during pushes';
       const configFile = join(work, 'gc-config.yml');
-      await writeFile(configFile, filesystemConfigYaml({ rootDirectory: root, port: 5000, secret: SECRET }));
+      // For `berth gc`, which never listens: port 0 names no port anyone could collide on.
+      await writeFile(configFile, filesystemConfigYaml({ rootDirectory: root, port: 0, secret: SECRET }));
       const pool: { repo: string; blob: Blob }[] = [];
       const latest = new Map<string, { digest: string; manifest: ManifestBytes }>();
       const deadline = performance.now() + GC_SECONDS * 1000;

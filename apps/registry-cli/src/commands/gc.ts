@@ -157,8 +157,7 @@ export const gcCommand: Command = {
       if (isStartupError(err)) throw new CliError('CONFIG', err.message, { cause: err });
       throw err;
     }
-    await descriptors?.ready();
-    await feed?.ready();
+    await Promise.all([descriptors?.ready(), feed?.ready()]);
     const progress = createProgress(io, !quiet && !asJson);
     const progressText = progressReporter();
     let report: GcReport;

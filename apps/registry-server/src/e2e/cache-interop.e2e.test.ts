@@ -62,27 +62,20 @@ describe.skipIf(skip)(
       await work?.remove();
     });
 
-    it('Berth answers from what registry:2 cached', async () => {
+    it.each([
+      ['Berth', 'registry:2', 'interop/from-r2'],
+      ['registry:2', 'Berth', 'interop/from-berth'],
+    ] as const)('%s answers from what %s cached', async (reader, writer, name) => {
+      const server = (which: typeof reader) => (which === 'Berth' ? berth : registry2);
       const digest = await pushBlob(
-        registry2.url,
-        'interop/from-r2',
-        new TextEncoder().encode('pushed to registry:2'),
+        server(writer).url,
+        name,
+        new TextEncoder().encode(`pushed to ${writer}`),
       );
-      expect(await redis.command(['SISMEMBER', 'repository::interop/from-r2::blobs', digest])).toBe(1);
-      await rm(layerLink('interop/from-r2', digest));
-      // Storage no longer links it: only registry:2's cache entry can make Berth say yes.
-      expect(await head(berth.url, 'interop/from-r2', digest)).toBe(200);
-    });
-
-    it('registry:2 answers from what Berth cached', async () => {
-      const digest = await pushBlob(
-        berth.url,
-        'interop/from-berth',
-        new TextEncoder().encode('pushed to Berth'),
-      );
-      expect(await redis.command(['SISMEMBER', 'repository::interop/from-berth::blobs', digest])).toBe(1);
-      await rm(layerLink('interop/from-berth', digest));
-      expect(await head(registry2.url, 'interop/from-berth', digest)).toBe(200);
+      expect(await redis.command(['SISMEMBER', `repository::${name}::blobs`, digest])).toBe(1);
+      await rm(layerLink(name, digest));
+      // Storage no longer links it: only the writer's cache entry can make the reader say yes.
+      expect(await head(server(reader).url, name, digest)).toBe(200);
     });
 
     it('a blob link deleted through Berth is unknown to registry:2 at once', async () => {

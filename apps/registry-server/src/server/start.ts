@@ -132,9 +132,9 @@ export async function startServer(
 
   const driver = await createDriver(config, logger);
   const descriptorCache = openBlobDescriptorCache(config, logger);
-  await descriptorCache?.ready();
   const changeFeed = openChangeFeed(config, descriptorCache);
-  await changeFeed?.ready();
+  // Both wait (at most 1 s) for Redis, at the same time.
+  await Promise.all([descriptorCache?.ready(), changeFeed?.ready()]);
   if (changeFeed !== undefined) {
     logger.info('storage change feed: redis; in-process read caches on', {
       ttl: formatDuration(SHARED_READ_CACHE_TTL_MS),
