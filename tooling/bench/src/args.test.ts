@@ -21,8 +21,27 @@ describe('parseArgs', () => {
       storage: 'fs',
       redirect: true,
       gcsChunkSize: undefined,
-      replicas: 1,
+      replicas: [1],
+      proxy: false,
+      caches: ['none'],
     });
+  });
+
+  it.each(['none', 'inmemory', 'redis'] as const)('--cache %s', (kind) => {
+    expect(parse('--cache', kind, '--replicas', '3').caches).toEqual([kind]);
+  });
+
+  it('--cache with several kinds keeps their order (the first is the baseline)', () => {
+    expect(parse('--cache', 'redis,none,inmemory').caches).toEqual(['redis', 'none', 'inmemory']);
+    expect(() => parse('--cache', 'redis,redis')).toThrow('--cache names a kind twice');
+    expect(() => parse('--cache', 'none,')).toThrow('got ""');
+  });
+
+  it('refuses an unknown cache kind', () => {
+    expect(() => parse('--cache', 'memcached')).toThrow(
+      '--cache must be one of none, inmemory, redis, got "memcached"',
+    );
+    expect(() => parse('--cache')).toThrow('--cache needs a value');
   });
 
   it('--help and -h', () => {
@@ -47,8 +66,12 @@ describe('parseArgs', () => {
   });
 
   it('--replicas', () => {
-    expect(parse('--replicas', '2').replicas).toBe(2);
-    expect(parse('--replicas', String(MAX_REPLICAS)).replicas).toBe(MAX_REPLICAS);
+    expect(parse('--replicas', '2').replicas).toEqual([2]);
+    expect(parse('--replicas', String(MAX_REPLICAS)).replicas).toEqual([MAX_REPLICAS]);
+    expect(parse('--replicas', '1,3').replicas).toEqual([1, 3]);
+    expect(parse('--replicas', '1,3', '--proxy')).toMatchObject({ replicas: [1, 3], proxy: true });
+    expect(() => parse('--replicas', '3,3')).toThrow('--replicas names a count twice');
+    expect(() => parse('--replicas', '1,9')).toThrow(`between 1 and ${MAX_REPLICAS}`);
     for (const bad of ['0', '-1', '1.5', 'two', '', '2x']) {
       expect(() => parse('--replicas', bad), bad).toThrow(UsageError);
     }
@@ -67,11 +90,11 @@ describe('parseArgs', () => {
       storage: 's3',
       scenarios: ['push-big', 'pull-big'],
       runs: 3,
-      replicas: 1,
+      replicas: [1],
       redirect: true,
     });
     expect(parse('--replicas', '2', '--runs', '3', '--compare')).toMatchObject({
-      replicas: 2,
+      replicas: [2],
       runs: 3,
       compare: true,
       storage: 'fs',

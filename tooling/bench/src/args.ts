@@ -15,9 +15,18 @@ export const USAGE = `usage: pnpm bench [options]
                        storage server, as users run it; fs has no redirects)
   --gcs-chunksize N    storage.gcs.chunksize in bytes (default 1073741824, the maximum, so that a
                        512 MiB blob is never composed: the emulator cannot compose)
-  --replicas N         N Berth processes (default 1, at most 8) on the same storage, with the
+  --replicas N[,N]     N Berth processes (default 1, at most 8) on the same storage, with the
                        same http.secret, behind a round-robin HTTP proxy in this process that
-                       alternates requests (not connections); --pid gets every replica's PID
+                       alternates requests (not connections); --pid gets every replica's PID.
+                       Several counts: the runs alternate between them (with every --cache
+                       kind) and each is compared with the first
+  --cache KIND[,KIND]  Berth's storage.cache.blobdescriptor: none (default, Berth's default),
+                       inmemory, or redis (a fresh redis-server on 127.0.0.1 per run, shared by
+                       every replica; its redis: section also turns on the change feed and the
+                       in-process read caches). Several kinds: the runs alternate between them
+                       and each is compared with the first
+  --proxy              put Berth behind the round-robin proxy even as one replica (so that one
+                       and N replicas pay for the same load balancer on the same cores)
   --quick              the harness's small sizes (smoke test)
   --scenarios a,b      only these scenarios (harness names, in this order)
   --set key=value      override one harness parameter (repeatable)
@@ -46,9 +55,23 @@ export interface Options {
   redirect: boolean;
   /** `storage.gcs.chunksize` (with `--storage gcs`). */
   gcsChunkSize: number | undefined;
-  /** Berth processes behind the round-robin proxy (1: no proxy). */
-  replicas: number;
+  /**
+   * Berth processes behind the round-robin proxy (1: no proxy); with more than one count, the
+   * runs alternate between them.
+   */
+  replicas: number[];
+  /** The round-robin proxy in front of a single replica too. */
+  proxy: boolean;
+  /**
+   * Berth's `storage.cache.blobdescriptor` (`none`: no `storage.cache` section); with more than
+   * one, the runs alternate between them.
+   */
+  caches: CacheKind[];
 }
+
+/** The values of `--cache`. */
+export const CACHE_KINDS = ['none', 'inmemory', 'redis'] as const;
+export type CacheKind = (typeof CACHE_KINDS)[number];
 
 /** A bad command line: the CLI prints the message and the usage, and exits with 2. */
 export class UsageError extends Error {}
@@ -82,7 +105,9 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
     storage: 'fs',
     redirect: true,
     gcsChunkSize: undefined,
-    replicas: 1,
+    replicas: [1],
+    proxy: false,
+    caches: ['none'],
   };
   const args = argv.filter((arg) => arg !== '--');
   for (let i = 0; i < args.length; i++) {
@@ -131,6 +156,21 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
         options.storage = kind as StorageKind;
         break;
       }
+      case '--cache': {
+        const kinds = value().split(',');
+        for (const kind of kinds) {
+          if (!(CACHE_KINDS as readonly string[]).includes(kind))
+            throw new UsageError(
+              `--cache must be one of ${CACHE_KINDS.join(', ')}, got ${JSON.stringify(kind)}`,
+            );
+        }
+        if (new Set(kinds).size !== kinds.length) throw new UsageError('--cache names a kind twice');
+        options.caches = kinds as CacheKind[];
+        break;
+      }
+      case '--proxy':
+        options.proxy = true;
+        break;
       case '--no-redirect':
         options.redirect = false;
         break;
@@ -138,10 +178,15 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
         options.gcsChunkSize = positiveInteger(arg, value());
         break;
       case '--replicas': {
-        const replicas = positiveInteger(arg, value());
-        if (replicas > MAX_REPLICAS)
-          throw new UsageError(`--replicas must be between 1 and ${MAX_REPLICAS}, got ${replicas}`);
-        options.replicas = replicas;
+        const counts = value()
+          .split(',')
+          .map((text) => positiveInteger(arg, text));
+        for (const replicas of counts) {
+          if (replicas > MAX_REPLICAS)
+            throw new UsageError(`--replicas must be between 1 and ${MAX_REPLICAS}, got ${replicas}`);
+        }
+        if (new Set(counts).size !== counts.length) throw new UsageError('--replicas names a count twice');
+        options.replicas = counts;
         break;
       }
       default:

@@ -9,36 +9,52 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { type Options, parseArgs, USAGE, UsageError } from './args.ts';
+import { type CacheKind, type Options, parseArgs, USAGE, UsageError } from './args.ts';
+import { cacheMissing } from './cache.ts';
 import { compare, locateHarness, repoRoot, runHarness, summarize } from './harness.ts';
 import { redactStorageYaml, storageMissing } from './storage.ts';
 import { type BenchTarget, startBerthTarget, startRegistry2Target } from './target.ts';
 
 type ServerKind = BenchTarget['kind'];
 
+/** One configuration of the alternation: registry:2, or Berth with one blob descriptor cache. */
+interface Variant {
+  readonly kind: ServerKind;
+  readonly cache: CacheKind;
+  readonly replicas: number;
+  /**
+   * Prefix of its report files: `registry2`, `berth`, or `berth-<cache>-r<replicas>` when caches
+   * or replica counts alternate.
+   */
+  readonly name: string;
+}
+
 let current: BenchTarget | undefined;
 
 async function runOnce(
-  kind: ServerKind,
+  variant: Variant,
   run: number,
   options: Options,
   harness: string,
   out: string,
 ): Promise<{ file: string; ok: boolean }> {
+  const { kind } = variant;
   const profiles = join(out, 'profiles');
   const target =
     kind === 'berth'
       ? await startBerthTarget({
           storage: options.storage,
-          replicas: options.replicas,
+          replicas: variant.replicas,
+          proxy: options.proxy,
           redirect: options.redirect,
+          cache: variant.cache,
           ...(options.gcsChunkSize === undefined ? {} : { gcsChunkSize: options.gcsChunkSize }),
           ...(options.cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] } : {}),
         })
       : await startRegistry2Target();
   current = target;
-  const file = join(out, `${kind}-${run}.json`);
-  process.stdout.write(`\n=== ${kind} run ${run}: ${target.description} ===\n`);
+  const file = join(out, `${variant.name}-${run}.json`);
+  process.stdout.write(`\n=== ${variant.name} run ${run}: ${target.description} ===\n`);
   try {
     const cpuBefore = process.cpuUsage();
     const result = await runHarness({
@@ -67,7 +83,7 @@ async function runOnce(
         `server log: ${problems.length}${problems.length >= 200 ? '+' : ''} warning/error lines, in ${relative(process.cwd(), log)}\n`,
       );
     }
-    annotateReport(file, target, options, cpu);
+    annotateReport(file, target, options, variant.cache, cpu);
     if (result.code !== 0) {
       process.stderr.write(`\n${kind} run ${run}: harness exited with ${result.code}; server log tail:\n`);
       process.stderr.write(`${target.logTail(20)}\n`);
@@ -84,7 +100,13 @@ async function runOnce(
  * replicas, redirects, the storage section with secrets redacted) and the proxy's request counts.
  * The harness's `summarize` and `compare` ignore it.
  */
-function annotateReport(file: string, target: BenchTarget, options: Options, cpu: NodeJS.CpuUsage): void {
+function annotateReport(
+  file: string,
+  target: BenchTarget,
+  options: Options,
+  cache: CacheKind,
+  cpu: NodeJS.CpuUsage,
+): void {
   if (!existsSync(file)) return;
   const report = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   report.bench = {
@@ -92,7 +114,9 @@ function annotateReport(file: string, target: BenchTarget, options: Options, cpu
     storage: target.kind === 'berth' ? options.storage : 'fs',
     storageServer: target.storage?.description ?? 'filesystem',
     storageYaml: target.storage === undefined ? null : redactStorageYaml(target.storage.yaml),
+    cacheYaml: target.cache === undefined || target.cache.yaml === '' ? null : target.cache.yaml,
     replicas: target.servers.length,
+    blobDescriptorCache: target.kind === 'berth' ? cache : 'inmemory',
     redirect: target.kind === 'berth' && options.storage !== 'fs' ? options.redirect : null,
     proxy:
       target.proxy === undefined
@@ -108,11 +132,15 @@ function annotateReport(file: string, target: BenchTarget, options: Options, cpu
 }
 
 /** `Berth (storage s3, redirects on, 2 replicas behind a round-robin proxy)` */
-function berthLabel(options: Options): string {
+function berthLabel(options: Options, variant: Variant): string {
+  const { cache, replicas } = variant;
   const details = [`storage ${options.storage}`];
   if (options.storage !== 'fs') details.push(`redirects ${options.redirect ? 'on' : 'off'}`);
   if (options.gcsChunkSize !== undefined) details.push(`chunksize ${options.gcsChunkSize}`);
-  if (options.replicas > 1) details.push(`${options.replicas} replicas behind a round-robin proxy`);
+  if (cache !== 'none' || options.caches.length > 1) details.push(`blobdescriptor ${cache}`);
+  if (replicas > 1) details.push(`${replicas} replicas behind a round-robin proxy`);
+  else if (options.proxy) details.push('1 replica behind a round-robin proxy');
+  else if (options.replicas.length > 1) details.push('1 replica');
   return `Berth (${details.join(', ')})`;
 }
 
@@ -123,7 +151,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const options = parsed;
-  const missing = storageMissing(options.storage);
+  const missing =
+    storageMissing(options.storage) ?? options.caches.map(cacheMissing).find((why) => why !== undefined);
   if (missing !== undefined) {
     process.stderr.write(`pnpm bench: ${missing}\n`);
     return 2;
@@ -138,25 +167,59 @@ async function main(argv: readonly string[]): Promise<number> {
   const out = resolve(options.out ?? join(repoRoot, '.bench', stamp));
   mkdirSync(out, { recursive: true });
   const runs = options.runs ?? (options.compare ? 5 : 1);
-  const kinds: ServerKind[] = options.compare ? ['registry2', 'berth'] : ['berth'];
+  const alternating = options.caches.length > 1 || options.replicas.length > 1;
+  const berths: Variant[] = options.replicas.flatMap((replicas) =>
+    options.caches.map((cache) => ({
+      kind: 'berth' as const,
+      cache,
+      replicas,
+      name: alternating ? `berth-${cache}-r${replicas}` : 'berth',
+    })),
+  );
+  const variants: Variant[] = [
+    ...(options.compare
+      ? [{ kind: 'registry2', cache: 'inmemory', replicas: 1, name: 'registry2' } as const]
+      : []),
+    ...berths,
+  ];
 
-  const files: Record<ServerKind, string[]> = { berth: [], registry2: [] };
+  const files = new Map<Variant, string[]>(variants.map((variant) => [variant, []]));
   let ok = true;
   for (let run = 1; run <= runs; run++) {
-    // Alternating A B A B …: drift of the machine hits both registries alike.
-    for (const kind of kinds) {
-      const result = await runOnce(kind, run, options, harness, out);
-      files[kind].push(result.file);
+    // Alternating A B A B …: drift of the machine hits every configuration alike.
+    for (const variant of variants) {
+      const result = await runOnce(variant, run, options, harness, out);
+      files.get(variant)!.push(result.file);
       ok &&= result.ok;
     }
   }
 
   let summary = '';
-  const berth = berthLabel(options);
-  const written = (list: string[]): string[] => list.filter((file) => existsSync(file));
-  if (runs > 1) summary += `${berth}, ${await summarize(harness, written(files.berth))}\n`;
+  const written = (variant: Variant): string[] => files.get(variant)!.filter((file) => existsSync(file));
+  if (runs > 1) {
+    for (const variant of berths) {
+      summary += `${berthLabel(options, variant)}, ${await summarize(harness, written(variant))}\n`;
+    }
+  }
   if (options.compare) {
-    summary += `\nA = registry:2 (fs), B = ${berth}, alternating runs\n${await compare(harness, written(files.registry2), written(files.berth))}\n`;
+    for (const variant of berths) {
+      summary += `\nA = registry:2 (fs), B = ${berthLabel(options, variant)}, alternating runs\n${await compare(harness, written(variants[0]!), written(variant))}\n`;
+    }
+  }
+  // Each cache kind against the first, at every replica count; each replica count against the
+  // first, with every cache kind.
+  const [firstCache] = options.caches as [CacheKind];
+  const [firstReplicas] = options.replicas as [number];
+  for (const variant of berths) {
+    const bases = berths.filter(
+      (base) =>
+        base !== variant &&
+        ((base.replicas === variant.replicas && base.cache === firstCache) ||
+          (base.cache === variant.cache && base.replicas === firstReplicas)),
+    );
+    for (const base of bases) {
+      summary += `\nA = ${berthLabel(options, base)}, B = ${berthLabel(options, variant)}, alternating runs\n${await compare(harness, written(base), written(variant))}\n`;
+    }
   }
   if (summary !== '') {
     writeFileSync(join(out, 'summary.txt'), summary);

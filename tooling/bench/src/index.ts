@@ -4,6 +4,7 @@
  */
 
 export { type Options, parseArgs, USAGE, UsageError } from './args.ts';
+export { type BenchCache, cacheMissing, cacheYaml, startCache } from './cache.ts';
 export {
   type CpuCost,
   type LoadSpec,
@@ -36,12 +37,6 @@ export {
   runHarness,
   summarize,
 } from './harness.ts';
-export {
-  endToEndHeaders,
-  type RoundRobinProxy,
-  type RoundRobinProxyOptions,
-  startRoundRobinProxy,
-} from './proxy.ts';
 export {
   type BenchServer,
   type BenchServerOptions,

@@ -1,11 +1,14 @@
 /**
  * What one run of `pnpm bench` measures: registry:2 on fs, or Berth on storage of any kind
- * (`storage.ts`), as one process or as N replicas on the same storage behind the round-robin
- * proxy (`proxy.ts`). Everything is started fresh for the run and stopped by PID after it.
+ * (`storage.ts`) with a blob descriptor cache of any kind (`cache.ts`), as one process or as N
+ * replicas on the same storage behind the round-robin proxy (`startRoundRobinProxy` of
+ * `@berth/test-servers`). Everything is started fresh for the run and stopped by PID after it.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RoundRobinProxy, startRoundRobinProxy } from './proxy.ts';
+import { type RoundRobinProxy, startRoundRobinProxy } from '@berth/test-servers';
+import type { CacheKind } from './args.ts';
+import { type BenchCache, startCache } from './cache.ts';
 import { type BenchServer, startBenchServer } from './servers.ts';
 import { type BenchStorage, type StorageKind, startStorage } from './storage.ts';
 
@@ -21,6 +24,8 @@ export interface BenchTarget {
   readonly storage: BenchStorage | undefined;
   /** With more than one replica. */
   readonly proxy: RoundRobinProxy | undefined;
+  /** Berth's blob descriptor cache (`undefined` for registry:2, which runs `inmemory`). */
+  readonly cache: BenchCache | undefined;
   /** One line: what runs where. */
   readonly description: string;
   /** The last lines of every server's log (each labelled), and of the storage server's. */
@@ -77,6 +82,10 @@ export interface BerthTargetOptions {
   /** `!storage.redirect.disable`. Default true. */
   readonly redirect?: boolean;
   readonly gcsChunkSize?: number;
+  /** The round-robin proxy in front of a single replica too. Default false. */
+  readonly proxy?: boolean;
+  /** `storage.cache.blobdescriptor`; default `none`. With `redis`, one Redis for every replica. */
+  readonly cache?: CacheKind;
   /** Extra `node` arguments for every Berth process (e.g. `--cpu-prof`). */
   readonly nodeArgs?: readonly string[];
 }
@@ -89,6 +98,7 @@ export async function startBerthTarget(options: BerthTargetOptions): Promise<Ben
     ...(options.gcsChunkSize === undefined ? {} : { gcsChunkSize: options.gcsChunkSize }),
   });
   const servers: BenchServer[] = [];
+  let cache: BenchCache | undefined;
   let proxy: RoundRobinProxy | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -97,7 +107,7 @@ export async function startBerthTarget(options: BerthTargetOptions): Promise<Ben
         await proxy?.close();
         await Promise.all(servers.map((server) => server.stop()));
       } finally {
-        await storage.stop();
+        await Promise.all([cache?.stop(), storage.stop()]);
       }
     })();
     return stopping;
@@ -115,24 +125,27 @@ export async function startBerthTarget(options: BerthTargetOptions): Promise<Ben
     return parts.join('\n');
   };
   try {
+    cache = await startCache(options.cache ?? 'none');
+    const storageYaml = cache.yaml === '' ? storage.yaml : `${storage.yaml.trimEnd()}\n${cache.yaml}`;
     // One after another: two cold starts at once on two cores only slow each other down.
     for (let i = 0; i < replicas; i++) {
       servers.push(
         await startBenchServer('berth', {
-          storageYaml: storage.yaml,
+          storageYaml,
           ...(options.nodeArgs === undefined ? {} : { nodeArgs: options.nodeArgs }),
         }),
       );
     }
-    if (replicas > 1) proxy = await startRoundRobinProxy(servers.map((server) => server.url));
+    if (replicas > 1 || options.proxy === true)
+      proxy = await startRoundRobinProxy(servers.map((server) => server.url));
   } catch (error) {
     await stop();
     throw error;
   }
   const url = proxy?.url ?? servers[0]!.url;
   const where =
-    replicas > 1
-      ? `${replicas} replicas (${servers.map((s) => `pid ${s.pid}`).join(', ')}) behind the round-robin proxy ${url}`
+    proxy !== undefined
+      ? `${replicas} replica${replicas === 1 ? '' : 's'} (${servers.map((s) => `pid ${s.pid}`).join(', ')}) behind the round-robin proxy ${url}`
       : `pid ${servers[0]!.pid}, ${url}`;
   return {
     kind: 'berth',
@@ -141,7 +154,8 @@ export async function startBerthTarget(options: BerthTargetOptions): Promise<Ben
     servers,
     storage,
     proxy,
-    description: `${where}; storage: ${storage.description}`,
+    cache,
+    description: `${where}; storage: ${storage.description}; blob descriptor cache: ${cache!.description}`,
     logTail,
     problems: (max = 200) => serverProblems(servers, max),
     stop,
@@ -158,6 +172,7 @@ export async function startRegistry2Target(): Promise<BenchTarget> {
     servers: [server],
     storage: undefined,
     proxy: undefined,
+    cache: undefined,
     description: `pid ${server.pid}, ${server.url}; storage: filesystem ${server.dir}/data`,
     logTail: (lines) => server.logTail(lines),
     problems: (max = 200) => serverProblems([server], max),

@@ -72,6 +72,12 @@ export {
   startRedisSentinel,
 } from './redis.ts';
 export {
+  endToEndHeaders,
+  type RoundRobinProxy,
+  type RoundRobinProxyOptions,
+  startRoundRobinProxy,
+} from './round-robin-proxy.ts';
+export {
   berthEntryPoint,
   type ConfigFileServerOptions,
   type FilesystemServerOptions,

@@ -10,7 +10,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { endToEndHeaders, type RoundRobinProxy, startRoundRobinProxy } from './proxy.ts';
+import { endToEndHeaders, type RoundRobinProxy, startRoundRobinProxy } from './round-robin-proxy.ts';
 
 type Handler = (name: string, req: IncomingMessage, res: ServerResponse) => void;
 
@@ -363,6 +363,70 @@ describe('round-robin proxy', () => {
       expect(lonely.lastErrors[0]).toMatch(/ECONNREFUSED/);
     } finally {
       await lonely.close();
+    }
+  });
+});
+
+describe('round-robin proxy with a backend that went down', () => {
+  /** A port nothing listens on (a server bound and closed again). */
+  async function deadUrl(): Promise<string> {
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
+    await new Promise((resolve) => dead.close(resolve));
+    return url;
+  }
+
+  /** One request straight to `base` (not the shared proxy); resolves with status and body. */
+  function sendTo(base: string, method: string, body?: Buffer): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${base}/v2/`, { method, agent: false });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  it('sends bodiless requests the dead backend refused to the next one, and skips it until downForMs has passed', async () => {
+    const dead = await deadUrl();
+    const proxy3 = await startRoundRobinProxy([backends[0]!.url, dead, backends[1]!.url], { downForMs: 300 });
+    try {
+      const answers: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const reply = await sendTo(proxy3.url, 'GET');
+        expect(reply.status).toBe(200);
+        answers.push(reply.body);
+      }
+      // a, (dead → b), then a, b, a, b: the dead backend is out of the rotation.
+      expect(answers).toEqual(['a', 'b', 'a', 'b', 'a', 'b']);
+      expect(proxy3.retried).toBe(1);
+      expect(proxy3.errors).toBe(0);
+      expect(proxy3.down).toEqual([false, true, false]);
+      expect(proxy3.counts).toEqual([3, 1, 3]);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      expect(proxy3.down).toEqual([false, false, false]);
+    } finally {
+      await proxy3.close();
+    }
+  });
+
+  it('answers 502 to a request with a body that the dead backend refused; the retry goes elsewhere', async () => {
+    const dead = await deadUrl();
+    const proxy2 = await startRoundRobinProxy([dead, backends[0]!.url]);
+    try {
+      const first = await sendTo(proxy2.url, 'PUT', Buffer.from('chunk'));
+      expect(first.status).toBe(502);
+      expect(first.body).toMatch(/ECONNREFUSED/);
+      expect(proxy2.errors).toBe(1);
+      const retry = await sendTo(proxy2.url, 'PUT', Buffer.from('chunk'));
+      expect(retry).toEqual({ status: 200, body: 'a' });
+      expect(proxy2.counts).toEqual([1, 1]);
+    } finally {
+      await proxy2.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 /**
- * A round-robin HTTP reverse proxy for `pnpm bench --replicas N`: every request (not every
- * connection) goes to the next backend in turn, over a keep-alive agent per backend.
+ * A round-robin HTTP reverse proxy for `pnpm bench --replicas N` and the replica end-to-end
+ * tests: every request (not every connection) goes to the next backend in turn, over a keep-alive
+ * agent per backend.
  *
  * Per request, because the harness runs its sequential scenarios over one kept-alive connection:
  * a per-connection balancer would send a whole `push-big` (POST, PATCH…, PUT) and the pulls after
@@ -11,6 +12,11 @@
  * Bodies are streamed both ways with backpressure (`pipe`), never buffered; status, status text
  * and headers pass through unchanged (including `Location` of redirects and uploads, which Berth
  * builds from the `Host` header, forwarded as is), except hop-by-hop headers (RFC 9110 §7.6.1).
+ *
+ * Like a load balancer's passive health check (nginx's `max_fails`/`fail_timeout`), a backend
+ * that refuses a connection is taken out of the rotation for `downForMs`, then tried again: a
+ * request without a body that it refused is sent to the next backend at once; one with a body
+ * (already streaming) gets a 502, and the client's retry goes elsewhere.
  * Node built-ins only.
  */
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
@@ -52,6 +58,8 @@ export function endToEndHeaders(rawHeaders: readonly string[]): string[] {
 export interface RoundRobinProxyOptions {
   /** Default: a free port. The proxy always binds 127.0.0.1. */
   readonly port?: number;
+  /** How long a backend that refused a connection stays out of the rotation. Default 1 s. */
+  readonly downForMs?: number;
 }
 
 /** A running round-robin proxy. */
@@ -64,6 +72,10 @@ export interface RoundRobinProxy {
   readonly counts: readonly number[];
   /** Requests that failed at the proxy (backend unreachable, a stream broken off). */
   readonly errors: number;
+  /** Bodiless requests that a backend refused and the next one answered (not in {@link errors}). */
+  readonly retried: number;
+  /** Whether each backend is out of the rotation now (it refused a connection lately). */
+  readonly down: readonly boolean[];
   /** The last proxy errors (at most 20), for messages. */
   readonly lastErrors: readonly string[];
   /** Stops listening, closes every connection and the agents' sockets. Idempotent. */
@@ -95,58 +107,114 @@ export async function startRoundRobinProxy(
     };
   });
   const counts = backends.map(() => 0);
+  const downUntil = backends.map(() => 0);
+  const downForMs = options.downForMs ?? 1_000;
   const lastErrors: string[] = [];
   let errors = 0;
+  let retried = 0;
   let next = 0;
   const fail = (message: string): void => {
     errors++;
     lastErrors.push(message);
     if (lastErrors.length > 20) lastErrors.shift();
   };
+  /** The next backend in turn that is not down (`tried` excluded); the next in turn if all are. */
+  const pick = (tried: ReadonlySet<number>): number | undefined => {
+    const now = Date.now();
+    let fallback: number | undefined;
+    for (let step = 0; step < targets.length; step++) {
+      const index = (next + step) % targets.length;
+      if (tried.has(index)) continue;
+      fallback ??= index;
+      if (downUntil[index]! <= now) {
+        next = (index + 1) % targets.length;
+        return index;
+      }
+    }
+    if (fallback !== undefined) next = (fallback + 1) % targets.length;
+    return fallback;
+  };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const index = next;
-    next = (next + 1) % targets.length;
-    counts[index]!++;
-    const target = targets[index]!;
-    const upstream = request({
-      hostname: target.hostname,
-      port: target.port,
-      agent: target.agent,
-      method: req.method,
-      path: req.url,
-      headers: endToEndHeaders(req.rawHeaders),
-    });
+    // No Content-Length (or 0) and no Transfer-Encoding: nothing is streamed, so it can be resent.
+    const bodiless =
+      req.headers['transfer-encoding'] === undefined &&
+      (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+    const tried = new Set<number>();
+    const headers = endToEndHeaders(req.rawHeaders);
     let finished = false;
-    const abort = (why: string): void => {
-      if (finished) return;
+    res.on('finish', () => {
       finished = true;
-      fail(`${req.method} ${req.url} → ${backends[index]}: ${why}`);
-      upstream.destroy();
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'text/plain' }).end(`round-robin proxy: ${why}\n`);
-      } else {
-        res.destroy();
-      }
-    };
-    upstream.on('response', (response) => {
-      res.writeHead(response.statusCode ?? 502, response.statusMessage, endToEndHeaders(response.rawHeaders));
-      response.pipe(res);
-      response.on('error', (error) => abort(`response stream: ${error.message}`));
-      response.on('close', () => {
-        if (!response.complete) abort('the backend broke off the response');
-      });
-      res.on('finish', () => {
-        finished = true;
-      });
     });
-    upstream.on('error', (error) => abort(error.message));
-    req.on('error', (error) => abort(`request stream: ${error.message}`));
+    /** Aborts the request in flight (the last one sent). */
+    let abortCurrent = (_why: string): void => {};
     // The client went away before its response was complete.
     res.on('close', () => {
-      if (!res.writableFinished) abort('client closed the connection');
+      if (!res.writableFinished) abortCurrent('client closed the connection');
     });
-    req.pipe(upstream);
+
+    const send = (index: number): void => {
+      tried.add(index);
+      counts[index]!++;
+      const target = targets[index]!;
+      const upstream = request({
+        hostname: target.hostname,
+        port: target.port,
+        agent: target.agent,
+        method: req.method,
+        path: req.url,
+        headers,
+      });
+      const abort = (why: string): void => {
+        if (finished) return;
+        finished = true;
+        fail(`${req.method} ${req.url} → ${backends[index]}: ${why}`);
+        upstream.destroy();
+        if (!res.headersSent) {
+          res.writeHead(502, { 'content-type': 'text/plain' }).end(`round-robin proxy: ${why}\n`);
+        } else {
+          res.destroy();
+        }
+      };
+      abortCurrent = abort;
+      upstream.on('response', (response) => {
+        res.writeHead(
+          response.statusCode ?? 502,
+          response.statusMessage,
+          endToEndHeaders(response.rawHeaders),
+        );
+        response.pipe(res);
+        response.on('error', (error) => abort(`response stream: ${error.message}`));
+        response.on('close', () => {
+          if (!response.complete) abort('the backend broke off the response');
+        });
+      });
+      upstream.on('error', (error) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        // Refused: the backend is down. Reset before any response: a kept-alive socket of a
+        // backend that just died (or a backend dying with the request). Either way a bodiless
+        // request never reached a handler that answered, and goes to the next backend.
+        if (code === 'ECONNREFUSED') downUntil[index] = Date.now() + downForMs;
+        if ((code === 'ECONNREFUSED' || code === 'ECONNRESET') && !res.headersSent) {
+          const other = bodiless && !finished ? pick(tried) : undefined;
+          if (other !== undefined) {
+            retried++;
+            upstream.destroy();
+            send(other);
+            return;
+          }
+        }
+        abort(error.message);
+      });
+      if (bodiless) {
+        req.resume();
+        upstream.end();
+      } else {
+        req.on('error', (error) => abort(`request stream: ${error.message}`));
+        req.pipe(upstream);
+      }
+    };
+    send(pick(tried)!);
   };
 
   const server = createServer(
@@ -175,6 +243,13 @@ export async function startRoundRobinProxy(
     counts,
     get errors() {
       return errors;
+    },
+    get retried() {
+      return retried;
+    },
+    get down() {
+      const now = Date.now();
+      return downUntil.map((until) => until > now);
     },
     lastErrors,
     close: () => {
