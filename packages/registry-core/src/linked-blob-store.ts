@@ -48,6 +48,16 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
     }
   };
 
+  /**
+   * Whether a cached read may take a `_layers` link from the in-process read cache. Not when a
+   * blob descriptor cache is configured: that cache answers cached reads, and a miss there goes to
+   * storage. A shared (Redis) cache is cleared by every writer, registry:2 included, which knows
+   * nothing of Berth's change feed; the in-process link cache would keep a link that registry:2
+   * deleted for its whole TTL.
+   */
+  const linkFromMemory = (cached: boolean): boolean =>
+    cached && ctx.options.blobDescriptorCache === undefined;
+
   /** The descriptor when `digest` is linked in `repo` and its data exists, else undefined. */
   const statIn = async (
     repo: string,
@@ -60,7 +70,7 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
     const shared = cached ? ctx.options.blobDescriptorCache?.repository(repo) : undefined;
     const hit = await shared?.stat(digest);
     if (hit !== undefined) return hit;
-    if ((await linkOf(repo, digest, cached)) !== digest) return undefined;
+    if ((await linkOf(repo, digest, linkFromMemory(cached))) !== digest) return undefined;
     const descriptor = cached
       ? await ctx.descriptors.read(digest, () => descriptorOf(digest))
       : await descriptorOf(digest);
@@ -78,7 +88,8 @@ export function createLinkedBlobStore(ctx: StoreContext, name: string): LinkedBl
     stat,
 
     async open(digest, range, options) {
-      if ((await linkOf(name, digest, options?.cached === true)) !== digest) throw unknown(digest);
+      if ((await linkOf(name, digest, linkFromMemory(options?.cached === true))) !== digest)
+        throw unknown(digest);
       return blobs.open(digest, range);
     },
 

@@ -85,6 +85,16 @@ import { S3Writer } from './s3-writer.ts';
 /** Keys per `DeleteObjects` request: S3's maximum. */
 const DELETE_BATCH = 1000;
 
+/**
+ * A listing's `LastModified` cut to whole seconds, as `HeadObject`'s `Last-Modified` header (an
+ * HTTP date) gives it: `stat` and `walk` must agree on a file's modTime to the millisecond (AWS
+ * lists whole seconds anyway; radosgw lists milliseconds).
+ */
+function wholeSeconds(time: Date | undefined): Date {
+  if (time === undefined) return EPOCH;
+  return new Date(Math.floor(time.getTime() / 1000) * 1000);
+}
+
 /** `modTime` of directories, which S3 does not track. */
 const EPOCH = new Date(0);
 
@@ -215,7 +225,7 @@ export class S3Driver implements StorageDriver {
     );
     const first = page.Contents?.[0];
     if (first === undefined) throw pathNotFound(path);
-    return { path, size: 0, modTime: first.LastModified ?? EPOCH, isDir: true };
+    return { path, size: 0, modTime: wholeSeconds(first.LastModified), isDir: true };
   }
 
   async list(path: string, options?: OperationOptions): Promise<string[]> {
@@ -257,7 +267,7 @@ export class S3Driver implements StorageDriver {
         if (name === undefined || !isValidName(name)) continue;
         const path = joinPath(dir, name);
         found.set(name, {
-          info: { path, size: object.Size ?? 0, modTime: object.LastModified ?? EPOCH, isDir: false },
+          info: { path, size: object.Size ?? 0, modTime: wholeSeconds(object.LastModified), isDir: false },
         });
       }
       if (!page.IsTruncated || page.NextContinuationToken === undefined) break;

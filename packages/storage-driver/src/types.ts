@@ -6,7 +6,11 @@ export interface FileInfo {
   readonly path: string;
   /** Size in bytes of a file; `0` for a directory. */
   readonly size: number;
-  /** Last modification time (for object stores: the object's last-modified time). */
+  /**
+   * Last modification time (for object stores: the object's last-modified time). `stat` and
+   * `walk` report the same value for an unchanged file, to the millisecond: `berth gc` compares
+   * the two to tell whether a link was rewritten in the meantime.
+   */
   readonly modTime: Date;
   /** True for a directory (for object stores: a key prefix that has objects below it). */
   readonly isDir: boolean;

@@ -78,10 +78,12 @@ export {
   startRoundRobinProxy,
 } from './round-robin-proxy.ts';
 export {
+  berthCliEntryPoint,
   berthEntryPoint,
   type ConfigFileServerOptions,
   type FilesystemServerOptions,
   filesystemConfigYaml,
+  runBerthCli,
   type ServerOptions,
   startBerth,
   startRegistry2,

@@ -429,6 +429,20 @@ describe('round-robin proxy with a backend that went down', () => {
       await proxy2.close();
     }
   });
+
+  it("with onFailure: 'reset', reads the whole body, then resets the client's connection", async () => {
+    const dead = await deadUrl();
+    const proxy2 = await startRoundRobinProxy([dead, backends[0]!.url], { onFailure: 'reset' });
+    try {
+      await expect(sendTo(proxy2.url, 'PUT', Buffer.alloc(4 * 1024 * 1024, 1))).rejects.toMatchObject({
+        code: 'ECONNRESET',
+      });
+      expect(proxy2.errors).toBe(1);
+      expect(await sendTo(proxy2.url, 'PUT', Buffer.from('chunk'))).toEqual({ status: 200, body: 'a' });
+    } finally {
+      await proxy2.close();
+    }
+  });
 });
 
 describe('endToEndHeaders', () => {

@@ -16,7 +16,8 @@
  * Like a load balancer's passive health check (nginx's `max_fails`/`fail_timeout`), a backend
  * that refuses a connection is taken out of the rotation for `downForMs`, then tried again: a
  * request without a body that it refused is sent to the next backend at once; one with a body
- * (already streaming) gets a 502, and the client's retry goes elsewhere.
+ * (already streaming) gets a 502 or a reset connection (`onFailure`), and the client's retry
+ * goes elsewhere.
  * Node built-ins only.
  */
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
@@ -60,6 +61,19 @@ export interface RoundRobinProxyOptions {
   readonly port?: number;
   /** How long a backend that refused a connection stays out of the rotation. Default 1 s. */
   readonly downForMs?: number;
+  /**
+   * What the client gets when its request fails at the proxy before a response began: `502`
+   * (default: a text/plain 502, as nginx answers) or `reset` (the rest of its request body is
+   * read and dropped, then its connection is reset, as behind a TCP balancer whose backend died:
+   * the client reads `ECONNRESET`, which OCI clients such as skopeo retry; they retry neither a
+   * 5xx nor a connection broken while they were still writing).
+   */
+  readonly onFailure?: '502' | 'reset';
+  /**
+   * Called as each request is handed to a backend (its index in `backends`), before anything is
+   * sent to it: for tests that act on a backend while it serves a given request.
+   */
+  readonly onRequest?: (backend: number, method: string, path: string) => void;
 }
 
 /** A running round-robin proxy. */
@@ -156,6 +170,7 @@ export async function startRoundRobinProxy(
     const send = (index: number): void => {
       tried.add(index);
       counts[index]!++;
+      options.onRequest?.(index, req.method ?? 'GET', req.url ?? '/');
       const target = targets[index]!;
       const upstream = request({
         hostname: target.hostname,
@@ -170,10 +185,19 @@ export async function startRoundRobinProxy(
         finished = true;
         fail(`${req.method} ${req.url} → ${backends[index]}: ${why}`);
         upstream.destroy();
-        if (!res.headersSent) {
-          res.writeHead(502, { 'content-type': 'text/plain' }).end(`round-robin proxy: ${why}\n`);
-        } else {
+        if (res.headersSent) {
           res.destroy();
+        } else if (options.onFailure === 'reset') {
+          // Swallow the rest of the request body, then reset the connection: the client, done
+          // writing and waiting for its answer, reads ECONNRESET.
+          req.unpipe(upstream);
+          const reset = (): void => {
+            res.socket?.resetAndDestroy();
+          };
+          if (req.complete) reset();
+          else req.on('end', reset).on('error', reset).resume();
+        } else {
+          res.writeHead(502, { 'content-type': 'text/plain' }).end(`round-robin proxy: ${why}\n`);
         }
       };
       abortCurrent = abort;
@@ -191,11 +215,13 @@ export async function startRoundRobinProxy(
       });
       upstream.on('error', (error) => {
         const code = (error as NodeJS.ErrnoException).code;
-        // Refused: the backend is down. Reset before any response: a kept-alive socket of a
-        // backend that just died (or a backend dying with the request). Either way a bodiless
-        // request never reached a handler that answered, and goes to the next backend.
+        // Refused: the backend is down, and never saw the request: a bodiless one goes to the
+        // next backend. Reset before any response: a kept-alive socket of a backend that just
+        // died, or a backend dying with the request, which it may have acted on: only a GET or
+        // HEAD is sent again (as nginx does not resend a request that changes state).
         if (code === 'ECONNREFUSED') downUntil[index] = Date.now() + downForMs;
-        if ((code === 'ECONNREFUSED' || code === 'ECONNRESET') && !res.headersSent) {
+        const safe = req.method === 'GET' || req.method === 'HEAD';
+        if ((code === 'ECONNREFUSED' || (code === 'ECONNRESET' && safe)) && !res.headersSent) {
           const other = bodiless && !finished ? pick(tried) : undefined;
           if (other !== undefined) {
             retried++;

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type CommandOptions, type CommandResult, runCommand } from './command.ts';
 import { freePort, type ProcessServerSpec, type RunningServer, startProcessServer } from './process.ts';
 import { which } from './tools.ts';
 
@@ -117,6 +118,26 @@ export async function startRegistry2(options: ServerOptions): Promise<RunningSer
 export const berthEntryPoint: string = fileURLToPath(
   new URL('../../../apps/registry-server/src/main.ts', import.meta.url),
 );
+
+/** `apps/registry-cli/src/main.ts` of this repository (the `berth` command), found relative to this file. */
+export const berthCliEntryPoint: string = fileURLToPath(
+  new URL('../../../apps/registry-cli/src/main.ts', import.meta.url),
+);
+
+/**
+ * Runs the `berth` command from source (`node --conditions=@berth/source
+ * apps/registry-cli/src/main.ts …args`) with the Node running the tests, to completion; never
+ * rejects for a non-zero exit.
+ *
+ * @example
+ * ```ts
+ * const gc = await runBerthCli(['gc', configFile, '--json']);
+ * expect(gc.code, gc.stderr).toBe(0);
+ * ```
+ */
+export function runBerthCli(args: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
+  return runCommand(process.execPath, ['--conditions=@berth/source', berthCliEntryPoint, ...args], options);
+}
 
 /**
  * Starts Berth from source: `node --conditions=@berth/source apps/registry-server/src/main.ts

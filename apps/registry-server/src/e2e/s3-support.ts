@@ -43,18 +43,22 @@ export function s3ConfigYaml(rgw: RunningRadosgw, bucket: string, extraYaml = ''
   ].join('\n');
 }
 
-/** Starts Berth from source on `bucket` of `rgw`; `stop()` also removes its config. */
+/**
+ * Starts Berth from source on `bucket` of `rgw` (`env`: e.g. `REGISTRY_*` overrides); `stop()`
+ * also removes its config.
+ */
 export async function startBerthOnRadosgw(
   rgw: RunningRadosgw,
   bucket: string,
   extraYaml?: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<RunningServer> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-e2e-s3-config-'));
   const configFile = join(dir, 'config.yml');
   await writeFile(configFile, s3ConfigYaml(rgw, bucket, extraYaml));
   let server: RunningServer;
   try {
-    server = await startBerth({ configFile });
+    server = await startBerth({ configFile, ...(env === undefined ? {} : { env }) });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;

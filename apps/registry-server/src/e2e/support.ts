@@ -71,12 +71,18 @@ export const insecureDestination = '--dest-tls-verify=false';
 /**
  * `skopeo copy` that must not change a single digest: `--preserve-digests` stops skopeo from
  * recompressing (it would gzip `…layer.v1.tar` layers on push and rewrite the manifests).
+ * `retryTimes`: skopeo's `--retry-times` (network errors retried; default none).
  */
-export function copy(from: string, to: string, options: { all?: boolean } = {}): Promise<unknown> {
+export function copy(
+  from: string,
+  to: string,
+  options: { all?: boolean; retryTimes?: number } = {},
+): Promise<unknown> {
   return skopeo(
     [
       'copy',
       ...(options.all ? ['--all'] : []),
+      ...(options.retryTimes === undefined ? [] : [`--retry-times=${options.retryTimes}`]),
       '--preserve-digests',
       insecureSource,
       insecureDestination,

@@ -112,6 +112,19 @@ export const walkTests: SuiteGroup = group('walk', 'walk', [
   startAfterTest('after-all', 'after every entry yields nothing', 'z', []),
   startAfterTest('last', 'the last entry yields nothing', 'c/x', []),
   [
+    'modtime-matches-stat',
+    "reports each file's modTime exactly as stat does (gc compares the two to see a rewrite)",
+    async ({ driver, path }) => {
+      await writeFixture(driver, path);
+      for (const info of await collect(driver.walk(path()))) {
+        if (info.isDir) continue;
+        const stat = await driver.stat(info.path);
+        expect(info.modTime.getTime(), `walk vs stat modTime of ${info.path}`).toBe(stat.modTime.getTime());
+      }
+      await driver.delete(path());
+    },
+  ],
+  [
     'break',
     'stops when the consumer breaks, and the iterator is finished afterwards',
     async ({ driver, path }) => {
