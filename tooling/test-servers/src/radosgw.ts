@@ -220,8 +220,10 @@ export async function startRadosgw(options: RadosgwOptions = {}): Promise<Runnin
     const osdId = (await toolWhenUp('ceph', [...C, 'osd', 'create', osdUuid])).trim();
     await tool('ceph-osd', [...C, '-i', osdId, '--mkfs', '--osd-uuid', osdUuid]);
     // Place the OSD in the CRUSH map ourselves (creating the host bucket), so it need not
-    // update its own location at start.
-    await tool('ceph', [
+    // update its own location at start. Retried like the first call: on a loaded machine the
+    // monitor can still refuse commands here ("problem getting command descriptions from
+    // mon"); the command is idempotent.
+    await toolWhenUp('ceph', [
       ...C,
       'osd',
       'crush',
