@@ -17,7 +17,7 @@ import { type BenchTarget, startBerthTarget, startRegistry2Target } from './targ
 
 type ServerKind = BenchTarget['kind'];
 
-/** One configuration of the alternation: registry:2, or Berth with one blob descriptor cache. */
+/** One configuration of the alternation: registry:2, or Berth with one blob descriptor cache and replica count. */
 interface Variant {
   readonly kind: ServerKind;
   readonly cache: CacheKind;

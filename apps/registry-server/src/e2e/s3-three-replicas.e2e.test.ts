@@ -376,5 +376,43 @@ describe.skipIf(skip)(
         expect(await headStatus(replicas[2]!.url, 'e2e/deleted', registry2Deletes)).toBe(404);
       });
     });
+
+    it('with Redis stopped, the replicas still serve every pull (from the bucket), then use it again', async () => {
+      const expected = expectedBlobs(layout.indexes.v1!).map((blob) => blob.digest);
+      const live = [replicas[0]!, replicas[2]!];
+      const timed = async (label: string, host: string): Promise<number> => {
+        const began = performance.now();
+        await pullAndCheck(host, ':v1', expected, join(work.path, `redis-${label}`));
+        return performance.now() - began;
+      };
+      const up = await timed('up', live[0]!.host);
+      await redis.kill();
+      try {
+        const down = [await timed('down-0', live[0]!.host), await timed('down-2', live[1]!.host)];
+        console.log(
+          `[scale-out] skopeo pull of the two-platform image: ${up.toFixed(0)} ms with Redis, ${down.map((ms) => ms.toFixed(0)).join(' / ')} ms per replica with Redis stopped`,
+        );
+      } finally {
+        await redis.restart();
+      }
+      // Redis came back empty; once the replicas see it again (a probe a second), a HEAD records
+      // the blob it looked up in storage.
+      const layer = layout.images.big!.layers[0]!.digest;
+      const member = (): Promise<unknown> =>
+        redis.command(['SISMEMBER', `repository::${repository}::blobs`, layer]);
+      expect(await member()).toBe(0);
+      await expect
+        .poll(
+          async () => {
+            const head = await fetchManual(`${balancer.url}/v2/${repository}/blobs/${layer}`, {
+              method: 'HEAD',
+            });
+            expect(head.status).toBe(200);
+            return member();
+          },
+          { timeout: 10_000, interval: 200 },
+        )
+        .toBe(1);
+    }, 180_000);
   },
 );
