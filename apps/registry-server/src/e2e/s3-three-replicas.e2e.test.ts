@@ -287,9 +287,9 @@ describe.skipIf(skip)(
         onRequest = () => {};
       }
       expect(killedDuring).toMatch(/^PATCH \/v2\/e2e\/scale-out\/blobs\/uploads\//);
-      // The request in flight broke; the balancer took the replica out of the rotation.
+      // The request in flight broke (the balancer then keeps the dead replica out of the
+      // rotation, 1 s after each refusal: how long the retry takes decides whether it still is).
       expect(balancer.errors).toBeGreaterThanOrEqual(1);
-      expect(balancer.down[victim]).toBe(true);
       // The retry's uploads were finished (their closing PUTs) by the other replicas.
       const puts = routed.slice(killedAt).filter((r) => r.method === 'PUT' && uploadId(r.path) !== undefined);
       expect(puts.length).toBeGreaterThanOrEqual(1);
