@@ -290,10 +290,11 @@ describe.skipIf(skip)(
       // The request in flight broke (the balancer then keeps the dead replica out of the
       // rotation, 1 s after each refusal: how long the retry takes decides whether it still is).
       expect(balancer.errors).toBeGreaterThanOrEqual(1);
-      // The retry's uploads were finished (their closing PUTs) by the other replicas.
+      // The retry's uploads were finished (their closing PUTs) by the other replicas. (A PUT the
+      // balancer offers the dead replica once its down window has passed is refused there and
+      // handed on, so only "some PUT reached a live replica" is observable here.)
       const puts = routed.slice(killedAt).filter((r) => r.method === 'PUT' && uploadId(r.path) !== undefined);
-      expect(puts.length).toBeGreaterThanOrEqual(1);
-      expect(puts.every((r) => r.replica !== victim)).toBe(true);
+      expect(puts.some((r) => r.replica !== victim)).toBe(true);
       const expected = [big.descriptor, big.config, ...big.layers].map((d) => d.digest);
       for (const i of [0, 2]) {
         await pullAndCheck(replicas[i]!.host, ':big', expected, join(work.path, `big-${i}`));
