@@ -3,18 +3,18 @@
  * token flow, realm on the same host): tokens fetched once per scope and reused until they
  * expire, anonymous pulls where the rules allow them, refusals where they do not.
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { htpasswdLine } from '@berth/auth-htpasswd';
+import { digestOf } from '@berth/digest';
 import { freePort, type RunningServer, startBerth } from '@berth/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, OCI_MANIFEST, type PushedImage, pushImage, readAll } from './test-support/push.ts';
 import { createUpstream } from './upstream.ts';
 
 const SERVICE = 'berth-proxy-test';
-const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 describe('upstream client against Berth with its token issuer (Bearer)', () => {
   let dir: string;
@@ -110,7 +110,7 @@ berth:
     expect(head.status).toBe(200);
     expect(head.headers.get('docker-content-digest')).toBe(closed.manifestDigest);
     const layer = await upstream.blob('team/app', closed.layerDigest);
-    expect(sha256(await readAll(layer.body))).toBe(closed.layerDigest);
+    expect(digestOf(await readAll(layer.body))).toBe(closed.layerDigest);
     for (let i = 0; i < 3; i++) {
       await upstream.manifest('team/app', 'v1', { method: 'HEAD', accept: OCI_MANIFEST });
     }

@@ -2,18 +2,17 @@
  * The upstream client against registry:2 2.8 (Debian's `docker-registry`) on loopback:
  * anonymous, and with `auth.htpasswd` (Basic).
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { htpasswdLine } from '@berth/auth-htpasswd';
+import { digestOf } from '@berth/digest';
 import { e2eSkipReason, type RunningServer, startRegistry2 } from '@berth/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, OCI_MANIFEST, type PushedImage, pushImage, readAll } from './test-support/push.ts';
 import { createUpstream } from './upstream.ts';
 
 const skip = e2eSkipReason(['docker-registry']);
-const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 describe.skipIf(skip)(`upstream client against registry:2${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let dir: string;
@@ -68,11 +67,11 @@ describe.skipIf(skip)(`upstream client against registry:2${skip ? ` (skipped: ${
         accept: OCI_MANIFEST,
       });
       expect(manifest.status).toBe(200);
-      expect(sha256(await readAll(manifest.body))).toBe(image.manifestDigest);
+      expect(digestOf(await readAll(manifest.body))).toBe(image.manifestDigest);
 
       const layer = await upstream.blob('library/alpine', image.layerDigest);
       expect(layer.status).toBe(200);
-      expect(sha256(await readAll(layer.body))).toBe(image.layerDigest);
+      expect(digestOf(await readAll(layer.body))).toBe(image.layerDigest);
 
       const part = await upstream.blob('library/alpine', image.layerDigest, { range: 'bytes=10-19' });
       expect(part.status).toBe(206);
@@ -105,7 +104,7 @@ describe.skipIf(skip)(`upstream client against registry:2${skip ? ` (skipped: ${
       expect(first.headers.get('docker-content-digest')).toBe(secret.manifestDigest);
       expect(upstream.stats.requests).toBe(2); // the 401, then the retry with Basic
       const layer = await upstream.blob('team/app', secret.layerDigest);
-      expect(sha256(await readAll(layer.body))).toBe(secret.layerDigest);
+      expect(digestOf(await readAll(layer.body))).toBe(secret.layerDigest);
       expect(upstream.stats.requests).toBe(3); // Basic sent up front: no second 401
     });
 

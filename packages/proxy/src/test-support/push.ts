@@ -2,7 +2,8 @@
  * Pushes a small OCI image (one layer, one config) to a real registry over HTTP, for the
  * upstream client's tests.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { digestOf } from '@berth/digest';
 
 /** What {@link pushImage} pushed. */
 export interface PushedImage {
@@ -14,10 +15,8 @@ export interface PushedImage {
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
-const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
 async function pushBlob(base: string, name: string, content: Uint8Array, headers: Record<string, string>) {
-  const digest = sha256(content);
+  const digest = digestOf(content);
   const started = await fetch(`${base}/v2/${name}/blobs/uploads/`, { method: 'POST', headers });
   if (started.status !== 202)
     throw new Error(`POST upload to ${base}: HTTP ${started.status} ${await started.text()}`);
@@ -49,7 +48,7 @@ export async function pushImage(
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
-      rootfs: { type: 'layers', diff_ids: [sha256(layer)] },
+      rootfs: { type: 'layers', diff_ids: [digestOf(layer)] },
     }),
   );
   const [layerDigest, configDigest] = [
@@ -76,7 +75,7 @@ export async function pushImage(
     body: manifest,
   });
   if (put.status !== 201) throw new Error(`PUT manifest to ${base}: HTTP ${put.status} ${await put.text()}`);
-  return { manifest, manifestDigest: sha256(manifest), layer, layerDigest };
+  return { manifest, manifestDigest: digestOf(manifest), layer, layerDigest };
 }
 
 /** `Basic <base64(user:password)>` */
