@@ -91,6 +91,19 @@ export interface Upstream {
   ping(signal?: AbortSignal): Promise<void>;
   /** `GET`/`HEAD /v2/<name>/manifests/<reference>` with `pull` scope for `name`. */
   manifest(name: string, reference: string, options?: UpstreamRequestOptions): Promise<UpstreamResponse>;
+  /** `GET /v2/<name>/tags/list` (`n`, `last`); 200 and 404 are answers. */
+  tags(
+    name: string,
+    query?: { readonly n?: number; readonly last?: string },
+    options?: Pick<UpstreamRequestOptions, 'signal'>,
+  ): Promise<UpstreamResponse>;
+  /** `GET /v2/<name>/referrers/<digest>` (`artifactType`); 200 and 404 are answers. */
+  referrers(
+    name: string,
+    digest: string,
+    query?: { readonly artifactType?: string },
+    options?: Pick<UpstreamRequestOptions, 'signal'>,
+  ): Promise<UpstreamResponse>;
   /** `GET`/`HEAD /v2/<name>/blobs/<digest>` (following redirects), with `pull` scope for `name`. */
   blob(name: string, digest: string, options?: UpstreamRequestOptions): Promise<UpstreamResponse>;
 }
@@ -515,6 +528,33 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         ...requestOptions,
         statuses: ANSWERS,
       });
+    },
+    tags(name, query = {}, requestOptions = {}) {
+      const search = new URLSearchParams();
+      if (query.n !== undefined) search.set('n', String(query.n));
+      if (query.last !== undefined && query.last !== '') search.set('last', query.last);
+      const suffix = search.size === 0 ? '' : `?${search}`;
+      return request(`/v2/${encodeName(name)}/tags/list${suffix}`, pullScope(name), {
+        ...requestOptions,
+        method: 'GET',
+        statuses: ANSWERS,
+      });
+    },
+    referrers(name, digest, query = {}, requestOptions = {}) {
+      const suffix =
+        query.artifactType === undefined
+          ? ''
+          : `?${new URLSearchParams({ artifactType: query.artifactType })}`;
+      return request(
+        `/v2/${encodeName(name)}/referrers/${encodeReference(digest)}${suffix}`,
+        pullScope(name),
+        {
+          ...requestOptions,
+          method: 'GET',
+          accept: 'application/vnd.oci.image.index.v1+json',
+          statuses: ANSWERS,
+        },
+      );
     },
     blob(name, digest, requestOptions = {}) {
       return request(`/v2/${encodeName(name)}/blobs/${encodeReference(digest)}`, pullScope(name), {

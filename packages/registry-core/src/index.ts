@@ -142,6 +142,7 @@ export type {
   LinkedBlobStore,
   ManifestStore,
   Page,
+  PutManifestOptions,
   PutManifestResult,
   ReadOptions,
   ReferrersStore,

@@ -180,6 +180,14 @@ describe('manifest store: put', () => {
     expect((await repo.manifests.get(result.digest)).digest).toBe(result.digest);
   });
 
+  it('skips the reference check for one put with skipReferenceCheck (a pull-through cache fill)', async () => {
+    const { repo } = setup();
+    const manifest = ociManifest(bytes('c'), [bytes('l')]);
+    expect(await codeOf(repo.manifests.put(manifest, {}))).toBe('MANIFEST_BLOB_UNKNOWN');
+    const result = await repo.manifests.put(manifest, { skipReferenceCheck: true });
+    expect((await repo.manifests.get(result.digest)).digest).toBe(result.digest);
+  });
+
   it('requires index children to be manifests of this repository, per validation.indexes', async () => {
     const { registry, repo } = setup();
     const amd = await pushImage(repo, 'amd64');

@@ -265,7 +265,7 @@ export function createManifestStore(
           throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(tag)}`, { tag });
       }
 
-      if (options.validation?.disabled !== true) {
+      if (options.validation?.disabled !== true && putOptions.skipReferenceCheck !== true) {
         assertUrlsAllowed(manifest, options.validation);
         const missing = await missingReferences(manifest);
         const [first, ...rest] = missing;

@@ -128,6 +128,22 @@ export interface PutManifestResult {
   readonly tags: readonly string[];
 }
 
+/** Options of {@link ManifestStore.put}. */
+export interface PutManifestOptions {
+  /** The `Content-Type` it was pushed with. */
+  readonly mediaType?: string;
+  /** The digest the client named (`PUT …/manifests/<digest>`): the bytes must hash to it. */
+  readonly expectedDigest?: Digest;
+  readonly tags?: readonly string[];
+  /**
+   * Store the manifest without checking that the blobs and child manifests it references are
+   * in the repository (`validation.manifests` does not apply). For a pull-through cache, which
+   * stores what its upstream served before the blobs are pulled; never for a client's push.
+   * @default false
+   */
+  readonly skipReferenceCheck?: boolean;
+}
+
 /** Manifests of one repository. */
 export interface ManifestStore {
   /** @throws {RegistryError} `MANIFEST_UNKNOWN` */
@@ -140,10 +156,7 @@ export interface ManifestStore {
    * `MANIFEST_BLOB_UNKNOWN` (one entry per missing reference), `DIGEST_INVALID` when
    * `expectedDigest` is given and differs, `TAG_INVALID`.
    */
-  put(
-    bytes: Uint8Array,
-    options: { mediaType?: string; expectedDigest?: Digest; tags?: readonly string[] },
-  ): Promise<PutManifestResult>;
+  put(bytes: Uint8Array, options: PutManifestOptions): Promise<PutManifestResult>;
   /** Unlinks the manifest, removes every tag pointing at it and its referrer entry. @throws `MANIFEST_UNKNOWN` */
   delete(digest: Digest): Promise<void>;
 }
