@@ -497,18 +497,22 @@ export function createMirror(options: MirrorOptions): Mirror {
       const flight = startBlobFill(digest);
       fills.set(key, flight);
       const settled = flight
-        .then((started) => started.done)
         .then(
-          () => logger?.debug?.('proxy: cached blob', { repository: name, digest }),
-          (error: unknown) => {
-            stats.blobFillFailures += 1;
-            logger?.warn('proxy: caching a blob failed', {
-              repository: name,
-              digest,
-              upstream: host,
-              err: error,
-            });
-          },
+          (started) =>
+            started.done.then(
+              () => logger?.debug?.('proxy: cached blob', { repository: name, digest, size: started.size }),
+              (error: unknown) => {
+                stats.blobFillFailures += 1;
+                logger?.warn('proxy: caching a blob failed', {
+                  repository: name,
+                  digest,
+                  upstream: host,
+                  err: error,
+                });
+              },
+            ),
+          // Not started (unknown upstream, upstream down): the waiting requests got the error.
+          () => {},
         )
         .finally(() => {
           running.delete(settled);
