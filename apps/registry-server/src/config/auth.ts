@@ -176,13 +176,11 @@ export function issuerEnabled(root: Section): boolean {
   return !(enabled === false || (typeof enabled === 'string' && /^(false|no|off|n)$/i.test(enabled.trim())));
 }
 
-/** Reads the `berth` section. */
-export function readBerth(root: Section, auth: AuthConfig): BerthSectionConfig {
-  const berth = root.section('berth');
+/** Reads `berth.auth` from the `berth` section (which the caller finishes). */
+export function readBerth(berth: Section, auth: AuthConfig): BerthSectionConfig {
   const authSection = berth.section('auth');
   const result = readBerthAuth(authSection, auth);
   authSection.finish();
-  berth.finish();
   return { auth: result };
 }
 

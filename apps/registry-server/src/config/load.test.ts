@@ -124,6 +124,7 @@ describe('parseConfig: defaults', () => {
     expect(config.auth).toEqual({ type: 'none' });
     expect(config.berth).toEqual({ auth: { issuer: undefined, groups: {}, rules: undefined } });
     expect(config.redis).toBeUndefined();
+    expect(config.proxy).toBeUndefined();
   });
 
   it('fills the filesystem driver defaults', async () => {
@@ -617,8 +618,12 @@ describe('invalid values name their key', () => {
     ],
     ['storage: inmemory\nauth:\n  token: {}\n  silly: {}', 'auth: exactly one auth type may be configured'],
     [
-      'storage: inmemory\nproxy:\n  remoteurl: https://registry-1.docker.io',
-      'proxy.remoteurl: the pull-through cache (proxy) is not supported yet',
+      'storage: inmemory\nproxy:\n  remoteurl: registry-1.docker.io',
+      'proxy.remoteurl: must be the http(s) URL of the upstream registry',
+    ],
+    [
+      'storage: inmemory\nproxy:\n  remoteurl: https://registry-1.docker.io\n  ttl: soon',
+      'proxy.ttl: invalid duration "soon"',
     ],
     [
       'storage:\n  swift: {}',
@@ -665,5 +670,291 @@ describe('invalid values name their key', () => {
         '  - log.level: must be one of error, warn, info, debug, got "loud"\n' +
         '  - http.draintimeout: invalid duration "5x" (unknown unit "x"; use ns, us, ms, s, m or h)',
     );
+  });
+});
+
+describe('the pull-through cache (proxy, berth.proxy)', () => {
+  const HUB = 'https://registry-1.docker.io';
+
+  it('reads registry:2 proxy: with its defaults (ttl 168h, cachewritetimeout 5m) and mirrors every repository', async () => {
+    const { config, warnings } = await parse(`${MINIMAL}proxy:\n  remoteurl: ${HUB}/\n`);
+    expect(warnings).toEqual([]);
+    expect(config.proxy).toEqual({
+      upstreams: [
+        {
+          key: 'proxy',
+          prefix: '',
+          remoteUrl: HUB,
+          library: false,
+          namespaces: [],
+          credentials: undefined,
+          ttlMs: 168 * 3_600_000,
+          freshnessMs: 0,
+          cacheWriteTimeoutMs: 5 * 60_000,
+        },
+      ],
+      spoolDirectory: join(tmpdir(), 'berth-proxy'),
+    });
+  });
+
+  it('reads username/password, ttl, cachewritetimeout; ttl 0 never expires', async () => {
+    const { config } = await parse(
+      `${MINIMAL}proxy:\n  remoteurl: ${HUB}\n  username: me\n  password: 0123\n  ttl: 0\n  cachewritetimeout: 90s\n`,
+    );
+    expect(config.proxy?.upstreams[0]).toMatchObject({
+      credentials: { type: 'basic', username: 'me', password: '0123' },
+      ttlMs: 0,
+      cacheWriteTimeoutMs: 90_000,
+    });
+    const hours = await parse(`${MINIMAL}proxy:\n  remoteurl: ${HUB}\n  ttl: 24h\n`);
+    expect(hours.config.proxy?.upstreams[0]?.ttlMs).toBe(24 * 3_600_000);
+  });
+
+  it('warns when a password would cross the network over plain http', async () => {
+    const creds = '  username: me\n  password: secret\n';
+    const remote = await parse(`${MINIMAL}proxy:\n  remoteurl: http://mirror.internal:5000\n${creds}`);
+    expect(remote.warnings).toEqual([
+      'proxy.remoteurl: the upstream is plain http: its username and password cross the network unencrypted',
+    ]);
+    const loopback = await parse(`${MINIMAL}proxy:\n  remoteurl: http://127.0.0.1:5000\n${creds}`);
+    expect(loopback.warnings).toEqual([]);
+  });
+
+  it('reads a bare-number ttl as nanoseconds with a warning, like registry:2', async () => {
+    const { config, warnings } = await parse(`${MINIMAL}proxy:\n  remoteurl: ${HUB}\n  ttl: 60000000000\n`);
+    expect(config.proxy?.upstreams[0]?.ttlMs).toBe(60_000);
+    expect(warnings[0]).toMatch(/^proxy\.ttl: the bare number 60000000000 is read as nanoseconds/);
+  });
+
+  it('exec (a credential helper) takes precedence over username/password', async () => {
+    const { config, warnings } = await parse(
+      `${MINIMAL}proxy:\n  remoteurl: ${HUB}\n  username: me\n  password: secret\n` +
+        '  exec:\n    command: docker-credential-ecr-login\n    lifetime: 1h\n',
+    );
+    expect(config.proxy?.upstreams[0]?.credentials).toEqual({
+      type: 'exec',
+      command: 'docker-credential-ecr-login',
+      lifetimeMs: 3_600_000,
+    });
+    expect(warnings).toEqual([
+      'proxy.username: ignored: proxy.exec takes precedence',
+      'proxy.password: ignored: proxy.exec takes precedence',
+    ]);
+    const forever = await parse(`${MINIMAL}proxy:\n  remoteurl: ${HUB}\n  exec:\n    command: helper\n`);
+    expect(forever.config.proxy?.upstreams[0]?.credentials).toEqual({
+      type: 'exec',
+      command: 'helper',
+      lifetimeMs: undefined,
+    });
+  });
+
+  it('takes proxy.remoteurl and the rest from REGISTRY_PROXY_* variables', async () => {
+    const { config } = await parse(MINIMAL, {
+      REGISTRY_PROXY_REMOTEURL: HUB,
+      REGISTRY_PROXY_USERNAME: 'me',
+      REGISTRY_PROXY_PASSWORD: 'secret',
+      REGISTRY_PROXY_TTL: '12h',
+    });
+    expect(config.proxy?.upstreams[0]).toMatchObject({
+      prefix: '',
+      remoteUrl: HUB,
+      credentials: { type: 'basic', username: 'me', password: 'secret' },
+      ttlMs: 12 * 3_600_000,
+    });
+    expect(await issuesOf(MINIMAL, { REGISTRY_PROXY_REMOTEURL: 'ftp://mirror' })).toEqual([
+      'proxy.remoteurl: must be the http(s) URL of the upstream registry, such as https://registry-1.docker.io, ' +
+        'got "ftp://mirror" (from REGISTRY_PROXY_REMOTEURL)',
+    ]);
+  });
+
+  it('applies berth.proxy spooldirectory, freshness and namespaces to the proxy: mirror', async () => {
+    const { config, warnings } = await parse(
+      `${MINIMAL}proxy:\n  remoteurl: ${HUB}\nberth:\n  proxy:\n    spooldirectory: /var/tmp/spool\n` +
+        '    freshness: 10m\n    namespaces: [Docker.io]\n',
+    );
+    expect(warnings).toEqual([]);
+    expect(config.proxy?.spoolDirectory).toBe('/var/tmp/spool');
+    expect(config.proxy?.upstreams[0]).toMatchObject({ freshnessMs: 600_000, namespaces: ['docker.io'] });
+  });
+
+  it('reads berth.proxy.upstreams (prefixes, library, namespaces, credentials, durations)', async () => {
+    const { config, warnings } = await parse(
+      `${MINIMAL}berth:
+  proxy:
+    upstreams:
+      - prefix: dockerhub
+        remoteurl: ${HUB}
+        library: true
+        namespaces: [docker.io]
+        username: me
+        password: secret
+        ttl: 24h
+        freshness: 10m
+        cachewritetimeout: 1m
+      - prefix: /ghcr/
+        remoteurl: https://ghcr.io
+        namespaces: [ghcr.io]
+        exec: { command: docker-credential-gh }
+      - prefix: mirrors/quay
+        remoteurl: https://quay.io
+`,
+    );
+    expect(warnings).toEqual([]);
+    expect(config.proxy?.upstreams).toEqual([
+      {
+        key: 'berth.proxy.upstreams[0]',
+        prefix: 'dockerhub',
+        remoteUrl: HUB,
+        library: true,
+        namespaces: ['docker.io'],
+        credentials: { type: 'basic', username: 'me', password: 'secret' },
+        ttlMs: 24 * 3_600_000,
+        freshnessMs: 600_000,
+        cacheWriteTimeoutMs: 60_000,
+      },
+      {
+        key: 'berth.proxy.upstreams[1]',
+        prefix: 'ghcr',
+        remoteUrl: 'https://ghcr.io',
+        library: false,
+        namespaces: ['ghcr.io'],
+        credentials: { type: 'exec', command: 'docker-credential-gh', lifetimeMs: undefined },
+        ttlMs: 168 * 3_600_000,
+        freshnessMs: 0,
+        cacheWriteTimeoutMs: 5 * 60_000,
+      },
+      expect.objectContaining({ prefix: 'mirrors/quay', remoteUrl: 'https://quay.io' }),
+    ]);
+  });
+
+  it('sets an upstream from the environment', async () => {
+    const { config } = await parse(MINIMAL, {
+      REGISTRY_BERTH_PROXY_UPSTREAMS_0_PREFIX: 'hub',
+      REGISTRY_BERTH_PROXY_UPSTREAMS_0_REMOTEURL: HUB,
+    });
+    expect(config.proxy?.upstreams.map((u) => [u.prefix, u.remoteUrl])).toEqual([['hub', HUB]]);
+  });
+
+  it('warns about unknown keys and sections that configure nothing', async () => {
+    const unknown = await parse(
+      `${MINIMAL}proxy:\n  remoteurl: ${HUB}\n  remoteURL2: x\nberth:\n  proxy:\n    spool: /x\n`,
+    );
+    expect(unknown.warnings).toEqual([
+      'proxy.remoteURL2: unknown key (ignored)',
+      'berth.proxy.spool: unknown key (ignored)',
+    ]);
+    const empty = await parse(`${MINIMAL}proxy:\n  username: me\nberth:\n  proxy:\n    freshness: 1m\n`);
+    expect(empty.config.proxy).toBeUndefined();
+    expect(empty.warnings).toEqual([
+      'proxy: ignored: no proxy.remoteurl',
+      'berth.proxy: ignored: no proxy.remoteurl and no berth.proxy.upstreams',
+    ]);
+    const perUpstream = await parse(
+      `${MINIMAL}berth:\n  proxy:\n    freshness: 1m\n    upstreams:\n      - { prefix: hub, remoteurl: ${HUB}, tls: true }\n`,
+    );
+    expect(perUpstream.warnings).toEqual([
+      'berth.proxy.upstreams[0].tls: unknown key (ignored)',
+      'berth.proxy.freshness: ignored: it applies to the proxy.remoteurl mirror (set freshness per upstream)',
+    ]);
+  });
+
+  it('refuses proxy.remoteurl together with berth.proxy.upstreams, naming both', async () => {
+    const issues = await issuesOf(
+      `${MINIMAL}proxy:\n  remoteurl: ${HUB}\nberth:\n  proxy:\n    upstreams:\n      - { prefix: ghcr, remoteurl: https://ghcr.io }\n`,
+    );
+    expect(issues).toEqual([
+      'proxy.remoteurl: cannot be combined with berth.proxy.upstreams: mirror every repository from one ' +
+        'upstream (proxy.remoteurl), or list the upstreams under prefixes (berth.proxy.upstreams)',
+    ]);
+  });
+
+  it.each([
+    [
+      'http://user:pw@mirror.example.com',
+      'must not hold credentials: set username and password (or exec) instead',
+    ],
+    [`${HUB}/v2/`, `must be the registry's root URL, without a path ("${HUB}"), got "${HUB}/v2/"`],
+    [`${HUB}?x=1`, `must not have a query or a fragment, got "${HUB}?x=1"`],
+    ['not a url', 'must be the http(s) URL of the upstream registry'],
+    ['""', 'is required: the upstream registry'],
+  ])('refuses remoteurl %j, naming the key', async (url, message) => {
+    const issues = await issuesOf(
+      `${MINIMAL}berth:\n  proxy:\n    upstreams:\n      - prefix: hub\n        remoteurl: ${url}\n`,
+    );
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toContain(`berth.proxy.upstreams[0].remoteurl: ${message}`);
+    expect(issues[0]).not.toContain('pw@');
+  });
+
+  it('names the missing half of username/password', async () => {
+    expect(await issuesOf(`${MINIMAL}proxy:\n  remoteurl: ${HUB}\n  username: me\n`)).toEqual([
+      'proxy.password: is required with proxy.username',
+    ]);
+    expect(await issuesOf(`${MINIMAL}proxy:\n  remoteurl: ${HUB}\n  password: secret\n`)).toEqual([
+      'proxy.username: is required with proxy.password',
+    ]);
+    expect(
+      await issuesOf(
+        `${MINIMAL}berth:\n  proxy:\n    upstreams:\n      - { prefix: a, remoteurl: ${HUB}, username: me }\n`,
+      ),
+    ).toEqual(['berth.proxy.upstreams[0].password: is required with berth.proxy.upstreams[0].username']);
+    expect(await issuesOf(`${MINIMAL}proxy:\n  remoteurl: ${HUB}\n  exec:\n    lifetime: 1h\n`)).toEqual([
+      'proxy.exec.command: is required with exec: a docker-credential-helper such as docker-credential-ecr-login',
+    ]);
+  });
+
+  it('refuses overlapping, repeated and invalid prefixes and a namespace mapped twice, naming the entry', async () => {
+    const upstreams = (...entries: string[]) =>
+      issuesOf(
+        `${MINIMAL}berth:\n  proxy:\n    upstreams:\n${entries.map((e) => `      - ${e}\n`).join('')}`,
+      );
+    expect(
+      await upstreams(
+        `{ prefix: hub, remoteurl: ${HUB} }`,
+        '{ prefix: hub/library, remoteurl: https://ghcr.io }',
+      ),
+    ).toEqual([
+      'berth.proxy.upstreams[1].prefix: "hub/library" overlaps berth.proxy.upstreams[0].prefix "hub": ' +
+        'a repository must belong to one upstream',
+    ]);
+    expect(
+      await upstreams(`{ prefix: hub, remoteurl: ${HUB} }`, '{ prefix: hub, remoteurl: https://ghcr.io }'),
+    ).toEqual([
+      'berth.proxy.upstreams[1].prefix: "hub" overlaps berth.proxy.upstreams[0].prefix "hub": a repository must belong to one upstream',
+    ]);
+    expect(await upstreams(`{ prefix: Docker Hub, remoteurl: ${HUB} }`)).toEqual([
+      'berth.proxy.upstreams[0].prefix: must be a repository name prefix (lower-case name components separated by /), got "Docker Hub"',
+    ]);
+    expect(await upstreams(`{ remoteurl: ${HUB} }`)).toEqual([
+      'berth.proxy.upstreams[0].prefix: is required: the repository-name prefix the upstream is mounted under, such as dockerhub',
+    ]);
+    expect(
+      await upstreams(`{ prefix: "", remoteurl: ${HUB} }`, '{ prefix: ghcr, remoteurl: https://ghcr.io }'),
+    ).toEqual([
+      "berth.proxy.upstreams[0].prefix: '' mirrors every repository and cannot be combined with other upstreams " +
+        '(use proxy.remoteurl for a mirror of everything)',
+    ]);
+    expect(
+      await upstreams(
+        `{ prefix: hub, remoteurl: ${HUB}, namespaces: [docker.io] }`,
+        '{ prefix: hub2, remoteurl: https://mirror.gcr.io, namespaces: [DOCKER.IO] }',
+      ),
+    ).toEqual([
+      'berth.proxy.upstreams[1].namespaces: docker.io is already mapped to berth.proxy.upstreams[0]',
+    ]);
+    expect(await upstreams(`{ prefix: hub, remoteurl: ${HUB}, namespaces: ["https://docker.io"] }`)).toEqual([
+      'berth.proxy.upstreams[0].namespaces[0]: must be a registry host such as docker.io, got "https://docker.io"',
+    ]);
+    expect(await upstreams('just-a-string')).toEqual([
+      'berth.proxy.upstreams[0]: must be a mapping, got "just-a-string"',
+    ]);
+  });
+
+  it('refuses bare-number durations in berth.proxy (Berth keys take units)', async () => {
+    expect(
+      await issuesOf(
+        `${MINIMAL}berth:\n  proxy:\n    upstreams:\n      - { prefix: a, remoteurl: ${HUB}, ttl: 5 }\n`,
+      ),
+    ).toEqual(['berth.proxy.upstreams[0].ttl: must be a duration string such as "30s" or "168h", got 5']);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Validation of the raw configuration into a {@link BerthConfig}: registry:2's schema
  * (configuration/configuration.go and what registry/handlers/app.go reads from the untyped
- * `storage` maps), its defaults, and what Berth does not support yet.
+ * `storage` maps), its defaults, and what Berth does not support yet. Sections with a module of
+ * their own: `auth`/`berth.auth` (auth.ts), `storage.cache`/`redis` (cache.ts), `middleware`
+ * (middleware.ts), `proxy`/`berth.proxy` (proxy.ts).
  */
 import { isStorageDriverError } from '@berth/storage-driver';
 import { availableDriverNames, driverEntry, STORAGE_DRIVERS } from '../drivers.ts';
@@ -17,6 +19,7 @@ import {
 import { formatDuration } from './duration.ts';
 import { STORAGE_OPTION_KEYS } from './env.ts';
 import { readMiddleware } from './middleware.ts';
+import { readProxy } from './proxy.ts';
 import { isRawMap, pathKey, type RawConfig } from './raw.ts';
 import { Diagnostics, type Section, sectionOf } from './reader.ts';
 import type {
@@ -121,8 +124,10 @@ export async function validateConfig(raw: RawConfig): Promise<Validated> {
   const validation = readValidation(root);
   const health = readHealth(root);
   const auth = readAuth(root, issuerEnabled(root));
-  const berth = readBerth(root, auth);
-  readProxy(root);
+  const berthSection = root.section('berth');
+  const berth = readBerth(berthSection, auth);
+  const proxy = readProxy(root, berthSection.section('proxy'));
+  berthSection.finish();
   const redis = readRedis(root);
   checkCacheBackend(diag, cache, redis);
   if (storage?.redirect === false && middleware.storage.some((entry) => entry.name === 'redirect')) {
@@ -150,6 +155,7 @@ export async function validateConfig(raw: RawConfig): Promise<Validated> {
     auth,
     berth,
     redis: redis.config,
+    proxy,
   };
   return { config, errors: [], warnings: diag.warnings };
 }
@@ -565,21 +571,4 @@ function readHealth(root: Section): HealthConfig {
       threshold: threshold > 0 ? threshold : 1,
     },
   };
-}
-
-/** The pull-through cache is not implemented yet: a configured upstream refuses to start. */
-function readProxy(root: Section): void {
-  const proxy = root.section('proxy');
-  const remote = proxy.string('remoteurl');
-  proxy.accept('username', 'password', 'exec', 'ttl', 'cachewritetimeout');
-  if (remote !== undefined && remote !== '') {
-    proxy.diagnostics.error(
-      proxy.at('remoteurl'),
-      'the pull-through cache (proxy) is not supported yet; Berth refuses to start rather than serve a ' +
-        'local registry in its place',
-    );
-  } else if (proxy.present) {
-    proxy.diagnostics.warn(proxy.path, 'ignored: no proxy.remoteurl');
-  }
-  proxy.finish();
 }

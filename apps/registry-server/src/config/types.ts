@@ -253,6 +253,12 @@ export interface BerthConfig {
   readonly berth: BerthSectionConfig;
   /** `redis`, when it names a server. */
   readonly redis: RedisConfig | undefined;
+  /**
+   * The pull-through cache: `proxy.remoteurl` (every repository mirrored from one upstream) or
+   * `berth.proxy.upstreams` (upstreams under repository-name prefixes, local repositories
+   * beside them); `undefined` when neither is configured.
+   */
+  readonly proxy: ProxyConfig | undefined;
 }
 
 /** `auth`: one of registry:2's access controllers, or `none`. */
@@ -329,4 +335,55 @@ export interface BerthAuthConfig {
 /** `berth`: Berth's own keys. */
 export interface BerthSectionConfig {
   readonly auth: BerthAuthConfig;
+}
+
+/**
+ * How the mirror authenticates to an upstream: `proxy.username`/`proxy.password`, or a
+ * docker-credential-helper (`proxy.exec`), which takes precedence. Never put a password in a
+ * message or a log line.
+ */
+export type ProxyCredentialsConfig =
+  | { readonly type: 'basic'; readonly username: string; readonly password: string }
+  | {
+      readonly type: 'exec';
+      /** `exec.command`: the helper's executable, run as `<command> get`. */
+      readonly command: string;
+      /** `exec.lifetime`: how long an answer is reused; `undefined`: for the process's lifetime. */
+      readonly lifetimeMs: number | undefined;
+    };
+
+/** One upstream of the pull-through cache (`proxy`, or an entry of `berth.proxy.upstreams`). */
+export interface ProxyUpstreamConfig {
+  /** Where it was configured, for messages: `proxy` or `berth.proxy.upstreams[<i>]`. */
+  readonly key: string;
+  /**
+   * Repositories under `<prefix>/` are mirrored (without slashes at either end); `''` mirrors
+   * every repository (`proxy.remoteurl`).
+   */
+  readonly prefix: string;
+  /** The upstream registry's root URL, e.g. `https://registry-1.docker.io` (no path, no trailing slash). */
+  readonly remoteUrl: string;
+  /** Single-segment names get `library/` upstream (`dockerhub/alpine` → `library/alpine`). @default false */
+  readonly library: boolean;
+  /** containerd `?ns=` hosts (lower case) answered from this upstream. */
+  readonly namespaces: readonly string[];
+  /** `undefined`: anonymous pulls. */
+  readonly credentials: ProxyCredentialsConfig | undefined;
+  /** `ttl`: how long a cached entry lives after its last use; `0` never expires. @default 168h */
+  readonly ttlMs: number;
+  /** Within this long of the last upstream check, a tag is served without asking. @default 0 */
+  readonly freshnessMs: number;
+  /** `cachewritetimeout`: how long a fill no client reads may still run. @default 5m */
+  readonly cacheWriteTimeoutMs: number;
+}
+
+/** The pull-through cache (`proxy` and `berth.proxy`). */
+export interface ProxyConfig {
+  /** The mounts: one with prefix `''` for `proxy.remoteurl`, else `berth.proxy.upstreams`. */
+  readonly upstreams: readonly ProxyUpstreamConfig[];
+  /**
+   * `berth.proxy.spooldirectory`: where fills are spooled while clients stream them (created
+   * when missing; relative to the working directory). @default `<os tmpdir>/berth-proxy`
+   */
+  readonly spoolDirectory: string;
 }

@@ -5,7 +5,11 @@
  * bookkeeping) → `/debug/health` → the built-in token issuer (`berth.auth.issuer.path`, which
  * needs no storage) → the health gate (503 while a check fails, as registry:2's
  * `health.Handler`) → `GET /` (200, registry:2's `alive` handler) → the registry app, whose
- * access-control middleware (`auth`) runs before every `/v2/` endpoint.
+ * middleware runs before every `/v2/` endpoint: containerd's `?ns=` (a pull-through cache
+ * only, so access control sees the mirrored repository's name), then access control (`auth`).
+ *
+ * With `proxy` (or `berth.proxy.upstreams`) the app serves the mirror's registry, which wraps the
+ * local one (see `proxy.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -19,6 +23,7 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
+import { type Mirror, namespaceMiddleware } from '@berth/proxy';
 import { createRegistry, createRegistryApp, type Registry, RegistryError } from '@berth/registry-core';
 import type { StorageDriver } from '@berth/storage-driver';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
@@ -45,6 +50,7 @@ import {
   MAX_HEADER_BYTES,
   sendBadRequest,
 } from './protocol.ts';
+import { type OpenedMirror, openMirror } from './proxy.ts';
 import { scheduleUploadPurging, type UploadPurger } from './purge.ts';
 import { RequestTracker, requestIdOf } from './requests.ts';
 import { enforceClientAuth, httpsOptions } from './tls.ts';
@@ -73,7 +79,10 @@ export interface RunningServer {
   readonly url: string;
   /** The bound address of the `http.debug.addr` listener, when configured. */
   readonly debugAddress: string | undefined;
+  /** The registry the server serves: the mirror's when a pull-through cache is configured. */
   readonly registry: Registry;
+  /** The pull-through cache, when `proxy.remoteurl` or `berth.proxy.upstreams` is configured. */
+  readonly mirror: Mirror | undefined;
   readonly logger: Logger;
   /** Requests whose response has not finished. */
   readonly inFlight: number;
@@ -140,7 +149,7 @@ export async function startServer(
       ttl: formatDuration(SHARED_READ_CACHE_TTL_MS),
     });
   }
-  const registry = createRegistry(
+  const local = createRegistry(
     {
       driver,
       ...(changeFeed === undefined ? {} : { changes: changeFeed.feed }),
@@ -158,6 +167,22 @@ export async function startServer(
     },
     changeFeed === undefined ? {} : { readCacheTtlMs: SHARED_READ_CACHE_TTL_MS },
   );
+  let proxy: OpenedMirror | undefined;
+  if (config.proxy !== undefined) {
+    try {
+      proxy = await openMirror(config.proxy, {
+        registry: local,
+        logger,
+        ...(descriptorCache === undefined ? {} : { blobDescriptorCache: descriptorCache.cache }),
+        ...(changeFeed === undefined ? {} : { changes: changeFeed.feed }),
+      });
+    } catch (error) {
+      await changeFeed?.close();
+      await descriptorCache?.close();
+      throw error;
+    }
+  }
+  const registry = proxy?.mirror.registry ?? local;
 
   let secret = config.http.secret;
   if (secret === undefined) {
@@ -174,10 +199,14 @@ export async function startServer(
   const counts = { internal: 0, escaped: 0 };
   const accessControl = await createAccessControl(config, logger, { tls: config.http.tls !== undefined });
   const issuer = accessControl.issuer;
+  const middleware = [
+    ...(proxy === undefined ? [] : [namespaceMiddleware(proxy.mirror)]),
+    ...(accessControl.middleware === undefined ? [] : [accessControl.middleware]),
+  ];
 
   const app = createRegistryApp({
     registry,
-    ...(accessControl.middleware === undefined ? {} : { middleware: [accessControl.middleware] }),
+    ...(middleware.length === 0 ? {} : { middleware }),
     secret,
     prefix: config.http.prefix,
     ...(config.http.host === undefined ? {} : { host: config.http.host }),
@@ -278,6 +307,7 @@ export async function startServer(
     bound = await listen(server, config.http.net, config.http.addr, 'http.addr');
   } catch (error) {
     await accessControl.close();
+    await proxy?.close(0);
     await changeFeed?.close();
     await descriptorCache?.close();
     throw error;
@@ -311,13 +341,17 @@ export async function startServer(
       server.closeAllConnections();
       server.close();
       await accessControl.close();
+      await proxy?.close(0);
+      await changeFeed?.close();
+      await descriptorCache?.close();
       throw error;
     }
   }
 
   health.start();
+  proxy?.start();
   const purger: UploadPurger | undefined = scheduleUploadPurging(
-    registry,
+    local,
     config.storage.maintenance.uploadPurging,
     logger,
     options.purgeInitialDelayMs === undefined ? {} : { initialDelayMs: options.purgeInitialDelayMs },
@@ -357,6 +391,8 @@ export async function startServer(
       }
       server.closeAllConnections();
       await closed;
+      // The TTL state written once more; fills still running get the drain timeout to finish.
+      await proxy?.close(drainTimeoutMs);
       await accessControl.close();
       await changeFeed?.close();
       await descriptorCache?.close();
@@ -376,6 +412,7 @@ export async function startServer(
         : `${scheme}://${urlHost(bound)}:${bound.port}`,
     debugAddress: debug?.address,
     registry,
+    mirror: proxy?.mirror,
     logger,
     get inFlight(): number {
       return tracker.inFlight;
