@@ -243,17 +243,8 @@ export function createMirror(options: MirrorOptions): Mirror {
         return storeManifest(response, digest);
       });
 
-    const cachedManifest = async (
-      digest: Digest,
-      readOptions?: ReadOptions,
-    ): Promise<StoredManifest | undefined> => {
-      try {
-        return await repo.manifests.get(digest, readOptions);
-      } catch (error) {
-        if (isRegistryError(error) && error.code === 'MANIFEST_UNKNOWN') return undefined;
-        throw error;
-      }
-    };
+    const cachedManifest = (digest: Digest, readOptions?: ReadOptions): Promise<StoredManifest | undefined> =>
+      unlessUnknown(repo.manifests.get(digest, readOptions), 'MANIFEST_UNKNOWN');
 
     const manifests: ManifestStore = {
       async get(digest, readOptions) {
@@ -273,14 +264,8 @@ export function createMirror(options: MirrorOptions): Mirror {
 
     // ---- tags ---------------------------------------------------------------------------
 
-    const localTag = async (tag: string): Promise<Digest | undefined> => {
-      try {
-        return await repo.tags.resolve(tag);
-      } catch (error) {
-        if (isRegistryError(error) && error.code === 'MANIFEST_UNKNOWN') return undefined;
-        throw error;
-      }
-    };
+    const localTag = (tag: string): Promise<Digest | undefined> =>
+      unlessUnknown(repo.tags.resolve(tag), 'MANIFEST_UNKNOWN');
 
     /** Whether the tag was checked upstream within the freshness window. */
     const fresh = async (tag: string): Promise<boolean> => {
@@ -408,17 +393,8 @@ export function createMirror(options: MirrorOptions): Mirror {
 
     // ---- blobs --------------------------------------------------------------------------
 
-    const cachedBlob = async (
-      digest: Digest,
-      readOptions?: ReadOptions,
-    ): Promise<BlobDescriptor | undefined> => {
-      try {
-        return await repo.blobs.stat(digest, readOptions);
-      } catch (error) {
-        if (isRegistryError(error) && error.code === 'BLOB_UNKNOWN') return undefined;
-        throw error;
-      }
-    };
+    const cachedBlob = (digest: Digest, readOptions?: ReadOptions): Promise<BlobDescriptor | undefined> =>
+      unlessUnknown(repo.blobs.stat(digest, readOptions), 'BLOB_UNKNOWN');
 
     const blobKey = (digest: Digest): string => `${name}@${digest}`;
 
@@ -684,6 +660,19 @@ export function createMirror(options: MirrorOptions): Mirror {
       return until;
     },
   };
+}
+
+/** `read`'s value, or `undefined` when it rejects with the registry error `code` (not here). */
+async function unlessUnknown<T>(
+  read: Promise<T>,
+  code: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN',
+): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (error) {
+    if (isRegistryError(error) && error.code === code) return undefined;
+    throw error;
+  }
 }
 
 /** Reads a body whole, `undefined` when it is over `limit` bytes. */
