@@ -262,6 +262,42 @@ export function createMirror(options: MirrorOptions): Mirror {
       delete: () => Promise.reject(unsupported('deleting a manifest')),
     };
 
+    /**
+     * A listing from the upstream: its status and headers, with the JSON body of a 200
+     * (`undefined` when it is not JSON or over `limit` bytes). `undefined` when the upstream
+     * failed (logged): the cache answers instead.
+     */
+    async function askUpstream(
+      send: () => Promise<UpstreamResponse>,
+      what: 'tags' | 'referrers',
+      limit: number,
+    ): Promise<{ status: number; headers: Headers; json: unknown } | undefined> {
+      let response: UpstreamResponse;
+      try {
+        response = await send();
+      } catch (error) {
+        if (!isUpstreamFailure(error)) throw error;
+        logger?.warn(`proxy: upstream failed, listing the cached ${what}`, {
+          repository: name,
+          upstream: host,
+          err: error,
+        });
+        return undefined;
+      }
+      if (response.status !== 200) {
+        await response.body?.cancel();
+        return { status: response.status, headers: response.headers, json: undefined };
+      }
+      const body = await readBounded(response.body, limit);
+      let json: unknown;
+      try {
+        json = body === undefined ? undefined : JSON.parse(Buffer.from(body).toString('utf8'));
+      } catch {
+        json = undefined;
+      }
+      return { status: 200, headers: response.headers, json };
+    }
+
     // ---- tags ---------------------------------------------------------------------------
 
     const localTag = (tag: string): Promise<Digest | undefined> =>
@@ -357,36 +393,20 @@ export function createMirror(options: MirrorOptions): Mirror {
       delete: () => Promise.reject(unsupported('deleting a tag')),
       list: () => repo.tags.list(),
       async page(last, limit) {
-        let response: UpstreamResponse;
-        try {
-          response = await upstream.tags(remoteName, {
-            ...(limit === undefined ? {} : { n: limit }),
-            ...(last === '' ? {} : { last }),
-          });
-        } catch (error) {
-          if (!isUpstreamFailure(error)) throw error;
-          logger?.warn('proxy: upstream failed, listing the cached tags', {
-            repository: name,
-            upstream: host,
-            err: error,
-          });
-          return repo.tags.page(last, limit);
-        }
-        if (response.status === 404) {
-          await response.body?.cancel();
-          throw new RegistryError('NAME_UNKNOWN', undefined, { name });
-        }
-        const body = await readBounded(response.body, 16 * 1024 * 1024);
-        let list: unknown;
-        try {
-          list = JSON.parse(Buffer.from(body ?? new Uint8Array()).toString('utf8'));
-        } catch {
-          list = undefined;
-        }
-        const values = (list as { tags?: unknown } | undefined)?.tags;
-        if (!Array.isArray(values)) return repo.tags.page(last, limit);
+        const answer = await askUpstream(
+          () =>
+            upstream.tags(remoteName, {
+              ...(limit === undefined ? {} : { n: limit }),
+              ...(last === '' ? {} : { last }),
+            }),
+          'tags',
+          16 * 1024 * 1024,
+        );
+        if (answer?.status === 404) throw new RegistryError('NAME_UNKNOWN', undefined, { name });
+        const values = (answer?.json as { tags?: unknown } | undefined)?.tags;
+        if (answer === undefined || !Array.isArray(values)) return repo.tags.page(last, limit);
         const names = values.filter((t): t is string => typeof t === 'string');
-        return { tags: names, more: /rel="?next"?/.test(response.headers.get('link') ?? '') };
+        return { tags: names, more: /rel="?next"?/.test(answer.headers.get('link') ?? '') };
       },
       tagsOf: (digest) => repo.tags.tagsOf(digest),
     };
@@ -564,36 +584,16 @@ export function createMirror(options: MirrorOptions): Mirror {
 
     const referrers: ReferrersStore = {
       async list(subject, listOptions) {
-        let response: UpstreamResponse;
-        try {
-          response = await upstream.referrers(
-            remoteName,
-            subject,
-            listOptions?.artifactType === undefined ? {} : { artifactType: listOptions.artifactType },
-          );
-        } catch (error) {
-          if (!isUpstreamFailure(error)) throw error;
-          logger?.warn('proxy: upstream failed, listing the cached referrers', {
-            repository: name,
-            upstream: host,
-            err: error,
-          });
-          return repo.referrers.list(subject, listOptions);
-        }
-        if (response.status !== 200) {
-          await response.body?.cancel();
-          return repo.referrers.list(subject, listOptions);
-        }
-        const body = await readBounded(response.body, maxManifest);
-        let index: { manifests?: unknown } | undefined;
-        try {
-          index = JSON.parse(Buffer.from(body ?? new Uint8Array()).toString('utf8')) as typeof index;
-        } catch {
-          index = undefined;
-        }
-        if (!Array.isArray(index?.manifests)) return repo.referrers.list(subject, listOptions);
         const type = listOptions?.artifactType;
-        return (index.manifests as Descriptor[]).filter(
+        const answer = await askUpstream(
+          () => upstream.referrers(remoteName, subject, type === undefined ? {} : { artifactType: type }),
+          'referrers',
+          maxManifest,
+        );
+        const manifests = (answer?.json as { manifests?: unknown } | undefined)?.manifests;
+        if (answer?.status !== 200 || !Array.isArray(manifests))
+          return repo.referrers.list(subject, listOptions);
+        return (manifests as Descriptor[]).filter(
           (d) => typeof d?.digest === 'string' && (type === undefined || d.artifactType === type),
         );
       },

@@ -91,7 +91,7 @@ async function pullThrough(
   expect(await reachableBlobs(into, `${ref}-sbom`)).toEqual(expectedBlobs(layout.artifacts.sbom!));
 }
 
-function mirrorYaml(root: string, proxy: string[]): string {
+function mirrorYaml(root: string, port: number, proxy: string[]): string {
   return [
     'version: 0.1',
     'log:',
@@ -100,7 +100,7 @@ function mirrorYaml(root: string, proxy: string[]): string {
     '  filesystem:',
     `    rootdirectory: ${JSON.stringify(root)}`,
     'http:',
-    '  addr: 127.0.0.1:5000',
+    `  addr: 127.0.0.1:${port}`,
     '  secret: mirror-e2e',
     'proxy:',
     ...proxy.map((line) => `  ${line}`),
@@ -133,8 +133,8 @@ describe.skipIf(skip !== undefined)(
       await pushLayout(layout, upstream.host, 'team/app');
       const configFile = join(dir.path, 'mirror-open.yml');
       const root = join(dir.path, 'mirror-open');
-      await writeFile(configFile, mirrorYaml(root, [`remoteurl: ${upstream.url}`]));
       const port = await freePort();
+      await writeFile(configFile, mirrorYaml(root, port, [`remoteurl: ${upstream.url}`]));
       let mirror = started(await startBerth({ configFile, port }));
 
       await pullThrough(mirror, 'team/app', layout, join(dir.path, 'pulled-open'), 'first');
@@ -179,16 +179,17 @@ describe.skipIf(skip !== undefined)(
         }),
       );
       await pushLayout(layout, upstream.host, 'team/app', 'mirror:mirror-password');
+      const authPort = await freePort();
       const configFile = join(dir.path, 'mirror-auth.yml');
       await writeFile(
         configFile,
-        mirrorYaml(join(dir.path, 'mirror-auth'), [
+        mirrorYaml(join(dir.path, 'mirror-auth'), authPort, [
           `remoteurl: ${upstream.url}`,
           'username: mirror',
           'password: mirror-password',
         ]),
       );
-      const mirror = started(await startBerth({ configFile }));
+      const mirror = started(await startBerth({ configFile, port: authPort }));
       await pullThrough(mirror, 'team/app', layout, join(dir.path, 'pulled-auth'), 'auth');
       await mirror.stop();
       await upstream.stop();
@@ -208,6 +209,7 @@ describe.skipIf(skip !== undefined)(
           format: 'pem',
         }),
       );
+      const upstreamPort = await freePort();
       const upstreamConfig = join(dir.path, 'upstream-token.yml');
       await writeFile(
         upstreamConfig,
@@ -219,7 +221,7 @@ describe.skipIf(skip !== undefined)(
           '  filesystem:',
           `    rootdirectory: ${JSON.stringify(join(dir.path, 'upstream-token'))}`,
           'http:',
-          '  addr: 127.0.0.1:5000',
+          `  addr: 127.0.0.1:${upstreamPort}`,
           '  secret: upstream-e2e',
           'auth:',
           '  token:',
@@ -240,18 +242,19 @@ describe.skipIf(skip !== undefined)(
           '',
         ].join('\n'),
       );
-      const upstream = started(await startBerth({ configFile: upstreamConfig }));
+      const upstream = started(await startBerth({ configFile: upstreamConfig, port: upstreamPort }));
       await pushLayout(layout, upstream.host, 'team/app', 'admin:admin-password');
+      const tokenPort = await freePort();
       const configFile = join(dir.path, 'mirror-token.yml');
       await writeFile(
         configFile,
-        mirrorYaml(join(dir.path, 'mirror-token'), [
+        mirrorYaml(join(dir.path, 'mirror-token'), tokenPort, [
           `remoteurl: ${upstream.url}`,
           'username: mirror',
           'password: mirror-password',
         ]),
       );
-      const mirror = started(await startBerth({ configFile }));
+      const mirror = started(await startBerth({ configFile, port: tokenPort }));
       await pullThrough(mirror, 'team/app', layout, join(dir.path, 'pulled-token'), 'token');
       // Berth as upstream has the referrers API: the mirror forwards it.
       const referrers = await getJson(
