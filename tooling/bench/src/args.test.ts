@@ -24,7 +24,18 @@ describe('parseArgs', () => {
       replicas: [1],
       proxy: false,
       caches: ['none'],
+      mirror: false,
     });
+  });
+
+  it('--mirror takes --compare, --runs, --quick and --out, and refuses the harness and storage options', () => {
+    const options = parse('--mirror', '--compare', '--runs', '3', '--quick', '--out', 'x');
+    expect(options).toMatchObject({ mirror: true, compare: true, runs: 3, quick: true, out: 'x' });
+    expect(() => parse('--mirror', '--storage', 's3')).toThrow('--storage does not apply');
+    expect(() => parse('--mirror', '--replicas', '2', '--cache', 'redis')).toThrow(
+      '--replicas, --cache does not apply',
+    );
+    expect(() => parse('--mirror', '--scenarios', 'pull-big')).toThrow(UsageError);
   });
 
   it.each(['none', 'inmemory', 'redis'] as const)('--cache %s', (kind) => {

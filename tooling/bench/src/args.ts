@@ -27,6 +27,12 @@ export const USAGE = `usage: pnpm bench [options]
                        and each is compared with the first
   --proxy              put Berth behind the round-robin proxy even as one replica (so that one
                        and N replicas pay for the same load balancer on the same cores)
+  --mirror             the pull-through cache scenario instead of the harness: an upstream
+                       registry:2 (access log on, to count what the mirror asks it), and
+                       Berth (with --compare also registry:2) as its mirror via
+                       proxy.remoteurl, on fs: cold, warm and direct pulls of a 512 MiB blob,
+                       16 concurrent pulls of a 64 MiB one, upstream fetches per miss
+                       (--runs, --quick, --cpu-prof and --out apply; see docs/benchmarks.md)
   --quick              the harness's small sizes (smoke test)
   --scenarios a,b      only these scenarios (harness names, in this order)
   --set key=value      override one harness parameter (repeatable)
@@ -67,6 +73,8 @@ export interface Options {
    * one, the runs alternate between them.
    */
   caches: CacheKind[];
+  /** The pull-through cache scenario (`mirror.ts`) instead of the harness. */
+  mirror: boolean;
 }
 
 /** The values of `--cache`. */
@@ -108,6 +116,7 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
     replicas: [1],
     proxy: false,
     caches: ['none'],
+    mirror: false,
   };
   const args = argv.filter((arg) => arg !== '--');
   for (let i = 0; i < args.length; i++) {
@@ -171,6 +180,9 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
       case '--proxy':
         options.proxy = true;
         break;
+      case '--mirror':
+        options.mirror = true;
+        break;
       case '--no-redirect':
         options.redirect = false;
         break;
@@ -195,5 +207,21 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
   }
   if (options.gcsChunkSize !== undefined && options.storage !== 'gcs')
     throw new UsageError('--gcs-chunksize needs --storage gcs');
+  if (options.mirror) {
+    const harnessOnly = [
+      options.storage !== 'fs' && '--storage',
+      !options.redirect && '--no-redirect',
+      options.replicas.length > 1 || options.replicas[0] !== 1 ? '--replicas' : false,
+      options.caches.length > 1 || options.caches[0] !== 'none' ? '--cache' : false,
+      options.proxy && '--proxy',
+      options.scenarios.length > 0 && '--scenarios',
+      options.set.length > 0 && '--set',
+      options.harness !== undefined && '--harness',
+    ].filter((arg): arg is string => arg !== false);
+    if (harnessOnly.length > 0)
+      throw new UsageError(
+        `--mirror runs one process per registry on fs; ${harnessOnly.join(', ')} does not apply`,
+      );
+  }
   return options;
 }

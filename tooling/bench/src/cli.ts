@@ -5,13 +5,21 @@
  * round-robin proxy (`--replicas`), runs the registry-bench harness against it with `--pid`, and
  * stops everything by PID; with `--compare`, does the same with registry:2 (on fs) and alternates
  * the runs (registry:2, Berth, registry:2, …), then prints the harness's comparison of medians.
- * See `docs/benchmarks.md` and the README.
+ * With `--mirror`, runs the pull-through cache scenario (`mirror.ts`) instead of the harness, the
+ * same way. See `docs/benchmarks.md` and the README.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { type CacheKind, type Options, parseArgs, USAGE, UsageError } from './args.ts';
 import { cacheMissing } from './cache.ts';
 import { compare, locateHarness, repoRoot, runHarness, summarize } from './harness.ts';
+import {
+  MIRROR_PARAMS,
+  type MirrorReport,
+  runMirrorScenario,
+  type Stoppable,
+  summarizeMirror,
+} from './mirror.ts';
 import { redactStorageYaml, storageMissing } from './storage.ts';
 import { type BenchTarget, startBerthTarget, startRegistry2Target } from './target.ts';
 
@@ -29,7 +37,8 @@ interface Variant {
   readonly name: string;
 }
 
-let current: BenchTarget | undefined;
+/** What runs now, stopped on SIGINT / SIGTERM. */
+let current: Stoppable | undefined;
 
 async function runOnce(
   variant: Variant,
@@ -144,6 +153,40 @@ function berthLabel(options: Options, variant: Variant): string {
   return `Berth (${details.join(', ')})`;
 }
 
+/**
+ * `--mirror`: the pull-through cache scenario, `runs` times per mirror kind (registry:2 first
+ * with `--compare`), alternating; one JSON report per run and a `summary.txt`.
+ */
+async function mirrorRuns(options: Options, out: string): Promise<number> {
+  const runs = options.runs ?? (options.compare ? 5 : 1);
+  const kinds: ServerKind[] = options.compare ? ['registry2', 'berth'] : ['berth'];
+  const params = options.quick ? MIRROR_PARAMS.quick : MIRROR_PARAMS.full;
+  const reports: MirrorReport[] = [];
+  for (let run = 1; run <= runs; run++) {
+    for (const kind of kinds) {
+      process.stdout.write(`\n=== ${kind} as the mirror, run ${run} ===\n`);
+      const report = await runMirrorScenario(
+        kind,
+        run,
+        params,
+        (line) => process.stdout.write(`${line}\n`),
+        (running) => {
+          current = running;
+        },
+        options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(out, 'profiles')}`] : [],
+      );
+      writeFileSync(join(out, `mirror-${kind}-${run}.json`), `${JSON.stringify(report, null, 2)}\n`);
+      for (const metric of report.metrics)
+        process.stdout.write(`  ${metric.name}: ${metric.value} ${metric.unit} (${metric.detail ?? ''})\n`);
+      reports.push(report);
+    }
+  }
+  const summary = summarizeMirror(reports);
+  writeFileSync(join(out, 'summary.txt'), summary);
+  process.stdout.write(`\n${summary}\nreports: ${relative(process.cwd(), out) || '.'}\n`);
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseArgs(argv);
   if (parsed === 'help') {
@@ -157,14 +200,18 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`pnpm bench: ${missing}\n`);
     return 2;
   }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const out = resolve(options.out ?? join(repoRoot, '.bench', stamp));
+  if (options.mirror) {
+    mkdirSync(out, { recursive: true });
+    return mirrorRuns(options, out);
+  }
   const located = locateHarness(options.harness);
   if ('missing' in located) {
     process.stderr.write(`pnpm bench: ${located.missing}\n`);
     return 2;
   }
   const harness = located.path;
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const out = resolve(options.out ?? join(repoRoot, '.bench', stamp));
   mkdirSync(out, { recursive: true });
   const runs = options.runs ?? (options.compare ? 5 : 1);
   const alternating = options.caches.length > 1 || options.replicas.length > 1;

@@ -41,6 +41,13 @@ export interface BenchServerOptions {
    * storage in the temporary directory. Storage given here is not removed by `stop()`.
    */
   readonly storageYaml?: string;
+  /**
+   * More top-level sections for the config (e.g. `proxy:`), given the server's temporary
+   * directory (to place files in it).
+   */
+  readonly extraYaml?: (dir: string) => string;
+  /** registry:2 only: its access log on (to count the requests it answered). Default off. */
+  readonly accessLog?: boolean;
 }
 
 const quote = (value: string): string => JSON.stringify(value);
@@ -66,15 +73,16 @@ export function berthConfigYaml(dataDir: string, port: number, storageYaml?: str
 /**
  * registry:2's configuration: the one `../shared/bench/baseline-distribution.sh` used for the
  * published baseline (access log off, `blobdescriptor: inmemory` cache), i.e. registry:2 at its
- * recommended best, while Berth runs with its access log on.
+ * recommended best, while Berth runs with its access log on. `accessLog` turns it on (for an
+ * upstream whose requests are counted).
  */
-export function registry2ConfigYaml(dataDir: string, port: number): string {
+export function registry2ConfigYaml(dataDir: string, port: number, accessLog = false): string {
   return [
     'version: 0.1',
     'log:',
     '  level: warn',
     '  accesslog:',
-    '    disabled: true',
+    `    disabled: ${!accessLog}`,
     'storage:',
     '  filesystem:',
     `    rootdirectory: ${quote(dataDir)}`,
@@ -135,11 +143,13 @@ async function startOnce(kind: ServerKind, options: BenchServerOptions): Promise
   const port = await freePort();
   const configFile = join(dir, 'config.yml');
   const dataDir = join(dir, 'data');
-  writeFileSync(
-    configFile,
+  const base =
     kind === 'berth'
       ? berthConfigYaml(dataDir, port, options.storageYaml)
-      : registry2ConfigYaml(dataDir, port),
+      : registry2ConfigYaml(dataDir, port, options.accessLog);
+  writeFileSync(
+    configFile,
+    options.extraYaml === undefined ? base : `${base}${options.extraYaml(dir).trimEnd()}\n`,
   );
   const logFile = join(dir, 'server.log');
   const logFd = openSync(logFile, 'a');
