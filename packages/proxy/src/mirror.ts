@@ -83,12 +83,21 @@ export interface MirrorStats {
   readonly blobFills: number;
   /** Blob fills that failed (upstream broke off, digest mismatch, storage). */
   readonly blobFillFailures: number;
-  /** Manifests fetched from an upstream. */
+  /**
+   * Manifests fetched from an upstream: the misses (a tag check fetches the manifest of a new
+   * digest, and the request that reads it then is a hit).
+   */
   readonly manifestFetches: number;
-  /** Requests answered from the cache. */
-  readonly hits: number;
-  /** Requests that needed the upstream. */
-  readonly misses: number;
+  /** Blob requests answered from the cache. */
+  readonly blobHits: number;
+  /** Blob requests that needed the upstream (a fill, joined or started, or a forwarded range). */
+  readonly blobMisses: number;
+  /** Manifest requests answered from the cache (a pull by tag reads its manifest once). */
+  readonly manifestHits: number;
+  /** Bytes of blobs received from upstreams into the cache (committed fills). */
+  readonly blobBytesPulled: number;
+  /** Bytes of manifests received from upstreams. */
+  readonly manifestBytesPulled: number;
   /** Tags served from the cache because the upstream failed. */
   readonly staleServed: number;
 }
@@ -136,7 +145,17 @@ export function createMirror(options: MirrorOptions): Mirror {
   const mounts = new MountTable(options.upstreams);
   const logger = options.logger;
   const maxManifest = local.options.manifestMaxSize ?? DEFAULT_MAX_MANIFEST_SIZE;
-  const stats = { blobFills: 0, blobFillFailures: 0, manifestFetches: 0, hits: 0, misses: 0, staleServed: 0 };
+  const stats = {
+    blobFills: 0,
+    blobFillFailures: 0,
+    manifestFetches: 0,
+    blobHits: 0,
+    blobMisses: 0,
+    manifestHits: 0,
+    blobBytesPulled: 0,
+    manifestBytesPulled: 0,
+    staleServed: 0,
+  };
   const fills = new Map<string, Promise<Fill>>();
   const manifestFetches = new Map<string, Promise<StoredManifest>>();
   const tagChecks = new Map<string, Promise<Digest>>();
@@ -197,6 +216,7 @@ export function createMirror(options: MirrorOptions): Mirror {
       }
       const mediaType = response.headers.get('content-type')?.split(';')[0]?.trim();
       stats.manifestFetches += 1;
+      stats.manifestBytesPulled += bytes.byteLength;
       try {
         await repo.manifests.put(bytes, {
           ...(mediaType === undefined || mediaType === '' ? {} : { mediaType }),
@@ -250,11 +270,10 @@ export function createMirror(options: MirrorOptions): Mirror {
       async get(digest, readOptions) {
         const hit = await cachedManifest(digest, readOptions);
         if (hit !== undefined) {
-          stats.hits += 1;
+          stats.manifestHits += 1;
           touch('manifest', digest);
           return hit;
         }
-        stats.misses += 1;
         return fetchManifest(digest);
       },
       exists: (digest) => repo.manifests.exists(digest),
@@ -362,7 +381,6 @@ export function createMirror(options: MirrorOptions): Mirror {
         if (await fresh(tag)) {
           const digest = await localTag(tag);
           if (digest !== undefined) {
-            stats.hits += 1;
             touch('manifest', digest);
             return digest;
           }
@@ -496,7 +514,10 @@ export function createMirror(options: MirrorOptions): Mirror {
         .then(
           (started) =>
             started.done.then(
-              () => logger?.debug?.('proxy: cached blob', { repository: name, digest, size: started.size }),
+              () => {
+                stats.blobBytesPulled += started.size ?? 0;
+                logger?.debug?.('proxy: cached blob', { repository: name, digest, size: started.size });
+              },
               (error: unknown) => {
                 stats.blobFillFailures += 1;
                 logger?.warn('proxy: caching a blob failed', {
@@ -522,7 +543,7 @@ export function createMirror(options: MirrorOptions): Mirror {
       async stat(digest, readOptions) {
         const hit = await cachedBlob(digest, readOptions);
         if (hit !== undefined) {
-          stats.hits += 1;
+          stats.blobHits += 1;
           touch('blob', digest);
           return hit;
         }
@@ -536,7 +557,7 @@ export function createMirror(options: MirrorOptions): Mirror {
       async open(digest, range, readOptions) {
         if ((await cachedBlob(digest, readOptions)) !== undefined)
           return repo.blobs.open(digest, range, readOptions);
-        stats.misses += 1;
+        stats.blobMisses += 1;
         if (range !== undefined) return openRange(digest, range);
         const started = await fill(digest);
         return started.read();

@@ -112,6 +112,7 @@ describe('parseConfig: defaults', () => {
       headers: {},
       tls: undefined,
       debugAddr: undefined,
+      metrics: { enabled: false, path: '/metrics' },
     });
     expect(config.catalogMaxEntries).toBe(1000);
     expect(config.tagsMaxTags).toBe(1000);
@@ -183,7 +184,7 @@ http:
     key: /k.pem
     clientcas: [/ca.pem]
     minimumtls: tls1.3
-  debug: { addr: 127.0.0.1:5002 }
+  debug: { addr: 127.0.0.1:5002, prometheus: { enabled: true, path: /m } }
 catalog: { maxentries: 50 }
 tags: { maxtags: 20 }
 validation:
@@ -234,6 +235,7 @@ health:
         cipherSuites: [],
       },
       debugAddr: '127.0.0.1:5002',
+      metrics: { enabled: true, path: '/m' },
     });
     expect(config.catalogMaxEntries).toBe(50);
     expect(config.tagsMaxTags).toBe(20);

@@ -350,12 +350,21 @@ function readHttp(root: Section): HttpConfig {
   const debugAddr = debug.string('addr') || undefined;
   if (debugAddr !== undefined) checkTcpAddress(debug, 'addr', debugAddr);
   const prometheus = debug.section('prometheus');
-  if (prometheus.boolean('enabled', false)) {
-    diag.warn(prometheus.at('enabled'), 'Prometheus metrics are not supported yet (ignored)');
-  }
-  prometheus.accept('path');
+  const metricsEnabled = prometheus.boolean('enabled', false);
+  const metricsPath = prometheus.string('path') || '/metrics';
+  if (!metricsPath.startsWith('/') || metricsPath === '/debug/health')
+    diag.error(
+      prometheus.at('path'),
+      `must be a path starting with /, other than /debug/health, got ${JSON.stringify(metricsPath)}`,
+    );
+  if (metricsEnabled && debugAddr === undefined)
+    diag.warn(
+      prometheus.at('enabled'),
+      'metrics are served on the debug listener: set http.debug.addr (ignored)',
+    );
   prometheus.finish();
   debug.finish();
+  const metrics = { enabled: metricsEnabled && debugAddr !== undefined, path: metricsPath };
 
   const http2 = http.section('http2');
   http2.accept('disabled'); // Berth serves HTTP/1.1 only, so HTTP/2 is always "disabled".
@@ -366,7 +375,7 @@ function readHttp(root: Section): HttpConfig {
   h2c.finish();
   http.finish();
 
-  return { addr, net, prefix, host, secret, relativeUrls, drainTimeoutMs, headers, tls, debugAddr };
+  return { addr, net, prefix, host, secret, relativeUrls, drainTimeoutMs, headers, tls, debugAddr, metrics };
 }
 
 /** Checks a Go `host:port` listen address (`:5000`, `0.0.0.0:5000`, `[::1]:5000`, `localhost:0`). */

@@ -203,8 +203,13 @@ export interface HttpConfig {
   /** Extra response headers (`http.headers`). */
   readonly headers: Readonly<Record<string, readonly string[]>>;
   readonly tls: TlsConfig | undefined;
-  /** `http.debug.addr`: a second listener serving `/debug/health`. */
+  /** `http.debug.addr`: a second listener serving `/debug/health` (and the metrics). */
   readonly debugAddr: string | undefined;
+  /**
+   * `http.debug.prometheus`: Prometheus metrics on the debug listener at `path` (default
+   * `/metrics`); `enabled` only with `http.debug.addr`.
+   */
+  readonly metrics: { readonly enabled: boolean; readonly path: string };
 }
 
 export interface ValidationConfig {

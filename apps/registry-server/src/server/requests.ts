@@ -19,8 +19,19 @@ import type { AccessEntry, Logger } from '../log/logger.ts';
 
 const REQUEST = Symbol('berth.request');
 
+/**
+ * Told about every request as it starts and once its response closed (the metrics). `start`
+ * returns what `end` gets back, or `undefined` for a request it does not follow.
+ */
+export interface RequestObserver<T> {
+  start(req: IncomingMessage): T | undefined;
+  end(token: T, entry: AccessEntry, req: IncomingMessage): void;
+}
+
 interface RequestState {
   readonly id: string;
+  /** What the observer returned for this request. */
+  readonly observed: unknown;
   readonly start: number;
   readonly socket: Socket;
   readonly startBytes: number;
@@ -40,12 +51,14 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 /** Wraps a request listener; see the module comment. */
 export class RequestTracker {
   readonly #logger: Logger;
+  readonly #observer: RequestObserver<unknown> | undefined;
   readonly #inFlight = new Set<ServerResponse>();
   #draining = false;
   #onIdle: (() => void) | undefined;
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, observer?: RequestObserver<unknown>) {
     this.#logger = logger;
+    this.#observer = observer;
   }
 
   /** Requests whose response has not closed yet. */
@@ -56,13 +69,18 @@ export class RequestTracker {
   /** The listener to give `http.createServer`. */
   wrap(listener: Listener): Listener {
     const logger = this.#logger;
+    const observer = this.#observer;
     const inFlight = this.#inFlight;
     const tracker = this;
     function onClose(this: ServerResponse): void {
       inFlight.delete(this);
       const state = (this.req as Tracked)[REQUEST];
       try {
-        if (state !== undefined) logger.access(accessEntry(this, state));
+        if (state !== undefined) {
+          const entry = accessEntry(this, state);
+          logger.access(entry);
+          if (state.observed !== undefined) observer?.end(state.observed, entry, this.req);
+        }
       } catch (err) {
         try {
           logger.error('access log failed', { err, requestId: state?.id });
@@ -76,6 +94,7 @@ export class RequestTracker {
       const socket = req.socket;
       (req as Tracked)[REQUEST] = {
         id: randomUUID(),
+        observed: observer?.start(req),
         start: performance.now(),
         socket,
         startBytes: socket.bytesWritten,

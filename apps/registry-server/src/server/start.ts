@@ -12,7 +12,7 @@
  * local one (see `proxy.ts`).
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { access, lstat, mkdir, open, stat, unlink } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
@@ -42,6 +42,7 @@ import {
   storageDriverCheck,
   unavailableResponse,
 } from './health.ts';
+import { createServerMetrics, metricsObserver } from './metrics.ts';
 import {
   badRequestResponse,
   handleProtocolErrors,
@@ -52,7 +53,7 @@ import {
 } from './protocol.ts';
 import { type OpenedMirror, openMirror } from './proxy.ts';
 import { scheduleUploadPurging, type UploadPurger } from './purge.ts';
-import { RequestTracker, requestIdOf } from './requests.ts';
+import { type RequestObserver, RequestTracker, requestIdOf } from './requests.ts';
 import { enforceClientAuth, httpsOptions } from './tls.ts';
 
 /** Options of {@link startServer}. */
@@ -139,7 +140,9 @@ export async function startServer(
     });
   for (const warning of options.warnings ?? []) logger.warn(`configuration: ${warning}`);
 
-  const driver = await createDriver(config, logger);
+  const metrics = config.http.metrics.enabled ? createServerMetrics({ version: berthVersion() }) : undefined;
+  const storageDriver = await createDriver(config, logger);
+  const driver = metrics === undefined ? storageDriver : metrics.instrumentDriver(storageDriver);
   const descriptorCache = openBlobDescriptorCache(config, logger);
   const changeFeed = openChangeFeed(config, descriptorCache);
   // Both wait (at most 1 s) for Redis, at the same time.
@@ -276,7 +279,13 @@ export async function startServer(
     }
   };
 
-  const tracker = new RequestTracker(logger);
+  const tracker = new RequestTracker(
+    logger,
+    metrics === undefined
+      ? undefined
+      : (metricsObserver(metrics, config.http.prefix) as RequestObserver<unknown>),
+  );
+  if (metrics !== undefined && proxy !== undefined) metrics.addMirror(proxy.mirror);
   const serverOptions = {
     // registry:2 (Go) has no read timeout: a large blob may take long to upload.
     requestTimeout: 0,
@@ -323,9 +332,15 @@ export async function startServer(
   if (config.http.debugAddr !== undefined) {
     const debugServer = createHttpServer(
       serverOptions,
-      getRequestListener((request: Request) => {
+      getRequestListener(async (request: Request) => {
         const path = new URL(request.url).pathname;
         if (path === '/debug/health') return healthResponse(health);
+        if (metrics !== undefined && path === config.http.metrics.path) {
+          const { body, contentType } = await metrics.scrape();
+          return new Response(request.method === 'HEAD' ? null : body, {
+            headers: { 'Content-Type': contentType },
+          });
+        }
         return new Response('404 page not found\n', {
           status: 404,
           headers: { 'Content-Type': 'text/plain' },
@@ -336,7 +351,10 @@ export async function startServer(
     try {
       const debugBound = await listen(debugServer, 'tcp', config.http.debugAddr, 'http.debug.addr');
       debug = { server: debugServer, address: debugBound.address };
-      logger.info('debug server listening', { addr: debugBound.address });
+      logger.info('debug server listening', {
+        addr: debugBound.address,
+        ...(metrics === undefined ? {} : { metrics: config.http.metrics.path }),
+      });
     } catch (error) {
       server.closeAllConnections();
       server.close();
@@ -611,5 +629,17 @@ async function removeStaleSocket(path: string, key: string): Promise<void> {
     await unlink(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/** The server's version (its package's), for `berth_build_info`; `unknown` when unreadable. */
+function berthVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
   }
 }

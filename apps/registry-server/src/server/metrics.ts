@@ -1,0 +1,333 @@
+/**
+ * Prometheus metrics (`http.debug.prometheus`), with registry:2's names and labels so that its
+ * dashboards and alerts keep working:
+ *
+ * - `registry_http_*` per route (`handler`: `base`, `catalog`, `tags`, `manifest`, `blob`,
+ *   `blob_upload`, `blob_upload_chunk`, and Berth's `referrers`), as registry:2's instrumented
+ *   handlers (docker/go-metrics) export them, with the same histogram buckets;
+ * - `registry_storage_action_seconds{driver,action}`: every storage driver call, timed until its
+ *   promise settles (registry:2's `base` driver wrapper; `driver` is registry:2's driver name);
+ * - `registry_proxy_{requests,hits,misses}_total{type}` and `registry_proxy_pulled_bytes_total`
+ *   of the pull-through cache, read from it at scrape time;
+ * - Node's process metrics (`process_*`, `nodejs_*`) and `berth_build_info{version}`.
+ *
+ * Everything lives in one `prom-client` {@link Registry} per server, never the global one: two
+ * servers in one process (tests) keep separate counts. Nothing is cached between scrapes: every
+ * value is either a counter this process increments or read from its source when scraped.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Mirror } from '@berth/proxy';
+import type { FileInfo, FileWriter, StorageDriver } from '@berth/storage-driver';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { AccessEntry } from '../log/logger.ts';
+import type { RequestObserver } from './requests.ts';
+
+/** The route of a request, as registry:2's `handler` label names it. */
+export type HandlerName =
+  | 'base'
+  | 'catalog'
+  | 'tags'
+  | 'manifest'
+  | 'blob'
+  | 'blob_upload'
+  | 'blob_upload_chunk'
+  | 'referrers';
+
+/** The OCI routes, most specific first (an upload path also ends like a blob path). */
+const ROUTES: readonly (readonly [RegExp, HandlerName])[] = [
+  [/^\/v2\/?$/, 'base'],
+  [/^\/v2\/_catalog$/, 'catalog'],
+  [/^\/v2\/.+\/tags\/list$/, 'tags'],
+  [/^\/v2\/.+\/manifests\/[^/]+$/, 'manifest'],
+  [/^\/v2\/.+\/blobs\/uploads\/?$/, 'blob_upload'],
+  [/^\/v2\/.+\/blobs\/uploads\/[^/]+$/, 'blob_upload_chunk'],
+  [/^\/v2\/.+\/blobs\/[^/]+$/, 'blob'],
+  [/^\/v2\/.+\/referrers\/[^/]+$/, 'referrers'],
+];
+
+/**
+ * The handler of a request path (without the query, with `http.prefix` already removed), or
+ * `undefined` for anything that is not an OCI route (not counted, as in registry:2).
+ */
+export function handlerOf(path: string): HandlerName | undefined {
+  for (const [pattern, handler] of ROUTES) if (pattern.test(path)) return handler;
+  return undefined;
+}
+
+/** registry:2's `registry_http_request_duration_seconds` buckets. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60];
+/** registry:2's size buckets: 1 KiB to 2 GiB, doubling (22 of them). */
+const SIZE_BUCKETS = Array.from({ length: 22 }, (_, i) => 1024 * 2 ** i);
+
+/** The `driver` label: registry:2's name for the driver where it differs from the config key. */
+const REGISTRY2_DRIVER_NAMES: Readonly<Record<string, string>> = { s3: 's3aws' };
+
+/** registry:2's `action` label per driver method. */
+const ACTIONS = {
+  getContent: 'GetContent',
+  putContent: 'PutContent',
+  reader: 'Reader',
+  writer: 'Writer',
+  stat: 'Stat',
+  list: 'List',
+  move: 'Move',
+  delete: 'Delete',
+  redirectURL: 'RedirectURL',
+  walk: 'Walk',
+} as const;
+
+/** What one finished request reports. */
+export interface RequestObservation {
+  readonly handler: HandlerName;
+  readonly method: string;
+  readonly status: number;
+  /** The request's `Content-Length` (0 without one). */
+  readonly requestBytes: number;
+  /** Response body bytes written. */
+  readonly responseBytes: number;
+  readonly seconds: number;
+}
+
+/** Options of {@link createServerMetrics}. */
+export interface ServerMetricsOptions {
+  /** Berth's version, for `berth_build_info`. */
+  readonly version: string;
+  /** Node process metrics (`process_*`, `nodejs_*`). @default true */
+  readonly processMetrics?: boolean;
+}
+
+/** The server's metrics; see the module comment. */
+export interface ServerMetrics {
+  readonly registry: Registry;
+  /** A request of `handler` started (the in-flight gauge). */
+  requestStarted(handler: HandlerName): void;
+  /** A request of `handler` ended. */
+  requestEnded(observation: RequestObservation): void;
+  /** `driver` with every call timed into `registry_storage_action_seconds`. */
+  instrumentDriver(driver: StorageDriver): StorageDriver;
+  /** Exports the pull-through cache's counters (read from `mirror.stats` at each scrape). */
+  addMirror(mirror: Mirror): void;
+  /** The exposition text and its content type. */
+  scrape(): Promise<{ body: string; contentType: string }>;
+}
+
+/** Creates the metrics of one server (see the module comment). */
+export function createServerMetrics(options: ServerMetricsOptions): ServerMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'berth_build_info',
+    help: 'Always 1; the version of the Berth server as a label.',
+    labelNames: ['version'],
+    registers: [registry],
+  }).set({ version: options.version }, 1);
+
+  const inFlight = new Gauge({
+    name: 'registry_http_in_flight_requests',
+    help: 'The in-flight HTTP requests',
+    labelNames: ['handler'],
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: 'registry_http_requests_total',
+    help: 'Total number of HTTP requests made.',
+    labelNames: ['handler', 'code', 'method'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'registry_http_request_duration_seconds',
+    help: 'The HTTP request latencies in seconds.',
+    labelNames: ['handler', 'method'],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const requestSize = new Histogram({
+    name: 'registry_http_request_size_bytes',
+    help: 'The HTTP request sizes in bytes.',
+    labelNames: ['handler'],
+    buckets: SIZE_BUCKETS,
+    registers: [registry],
+  });
+  const responseSize = new Histogram({
+    name: 'registry_http_response_size_bytes',
+    help: 'The HTTP response sizes in bytes.',
+    labelNames: ['handler'],
+    buckets: SIZE_BUCKETS,
+    registers: [registry],
+  });
+  const storageAction = new Histogram({
+    name: 'registry_storage_action_seconds',
+    help: 'The number of seconds that the storage action takes',
+    labelNames: ['driver', 'action'],
+    registers: [registry],
+  });
+
+  // Children per label set, so that a request costs map lookups instead of label hashing.
+  const children = new Map<string, { requests: Counter; duration: Histogram }>();
+  const perHandler = new Map<
+    HandlerName,
+    { inFlight: Gauge; requestSize: Histogram; responseSize: Histogram }
+  >();
+  const handlerChildren = (handler: HandlerName) => {
+    let child = perHandler.get(handler);
+    if (child === undefined) {
+      child = {
+        inFlight: inFlight.labels(handler) as unknown as Gauge,
+        requestSize: requestSize.labels(handler) as unknown as Histogram,
+        responseSize: responseSize.labels(handler) as unknown as Histogram,
+      };
+      perHandler.set(handler, child);
+    }
+    return child;
+  };
+
+  const mirrors: Mirror[] = [];
+  const proxyCounter = (
+    name: string,
+    help: string,
+    read: (stats: Mirror['stats']) => Record<string, number>,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['type'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const mirror of mirrors) {
+          for (const [type, value] of Object.entries(read(mirror.stats))) this.inc({ type }, value);
+        }
+      },
+    });
+  proxyCounter(
+    'registry_proxy_requests_total',
+    'The number of total incoming proxy request received',
+    (s) => ({
+      blob: s.blobHits + s.blobMisses,
+      manifest: s.manifestHits + s.manifestFetches,
+    }),
+  );
+  proxyCounter('registry_proxy_hits_total', 'The number of total proxy request hits', (s) => ({
+    blob: s.blobHits,
+    manifest: s.manifestHits,
+  }));
+  proxyCounter('registry_proxy_misses_total', 'The number of total proxy request misses', (s) => ({
+    blob: s.blobMisses,
+    manifest: s.manifestFetches,
+  }));
+  proxyCounter(
+    'registry_proxy_pulled_bytes_total',
+    'The size of total bytes pulled from the upstream',
+    (s) => ({
+      blob: s.blobBytesPulled,
+      manifest: s.manifestBytesPulled,
+    }),
+  );
+
+  return {
+    registry,
+    requestStarted(handler) {
+      handlerChildren(handler).inFlight.inc();
+    },
+    requestEnded(o) {
+      const key = `${o.handler} ${o.status} ${o.method}`;
+      let child = children.get(key);
+      if (child === undefined) {
+        child = {
+          requests: requests.labels(
+            o.handler,
+            String(o.status),
+            o.method.toLowerCase(),
+          ) as unknown as Counter,
+          duration: duration.labels(o.handler, o.method.toLowerCase()) as unknown as Histogram,
+        };
+        children.set(key, child);
+      }
+      child.requests.inc();
+      child.duration.observe(o.seconds);
+      const handler = handlerChildren(o.handler);
+      handler.inFlight.dec();
+      handler.requestSize.observe(o.requestBytes);
+      handler.responseSize.observe(o.responseBytes);
+    },
+    instrumentDriver(driver) {
+      return timedDriver(driver, storageAction);
+    },
+    addMirror(mirror) {
+      mirrors.push(mirror);
+    },
+    async scrape() {
+      return { body: await registry.metrics(), contentType: registry.contentType };
+    },
+  };
+}
+
+/** `driver` with each call observed into `histogram` (labels: driver, action). */
+function timedDriver(driver: StorageDriver, histogram: Histogram<'driver' | 'action'>): StorageDriver {
+  const name = REGISTRY2_DRIVER_NAMES[driver.name] ?? driver.name;
+  const timers = {} as Record<keyof typeof ACTIONS, { observe(value: number): void }>;
+  for (const [method, action] of Object.entries(ACTIONS) as [keyof typeof ACTIONS, string][])
+    timers[method] = histogram.labels(name, action);
+  const timed = async <T>(action: keyof typeof ACTIONS, call: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await call();
+    } finally {
+      timers[action].observe((performance.now() - start) / 1000);
+    }
+  };
+  return {
+    name: driver.name,
+    getContent: (path, options) => timed('getContent', () => driver.getContent(path, options)),
+    putContent: (path, content, options) =>
+      timed('putContent', () => driver.putContent(path, content, options)),
+    reader: (path, options): Promise<Readable> => timed('reader', () => driver.reader(path, options)),
+    writer: (path, options): Promise<FileWriter> => timed('writer', () => driver.writer(path, options)),
+    stat: (path, options) => timed('stat', () => driver.stat(path, options)),
+    list: (path, options) => timed('list', () => driver.list(path, options)),
+    move: (source, destination, options) => timed('move', () => driver.move(source, destination, options)),
+    delete: (path, options) => timed('delete', () => driver.delete(path, options)),
+    redirectURL: (path, options) => timed('redirectURL', () => driver.redirectURL(path, options)),
+    async *walk(path, options): AsyncGenerator<FileInfo> {
+      const start = performance.now();
+      try {
+        yield* driver.walk(path, options);
+      } finally {
+        timers.walk.observe((performance.now() - start) / 1000);
+      }
+    },
+  };
+}
+
+/**
+ * The request tracker's observer feeding `metrics`: each request to an OCI route (below
+ * `prefix`, `http.prefix`) is in flight from its arrival until its response closed.
+ */
+export function metricsObserver(metrics: ServerMetrics, prefix: string): RequestObserver<HandlerName> {
+  return {
+    start(req: IncomingMessage) {
+      let path = req.url ?? '/';
+      const query = path.indexOf('?');
+      if (query >= 0) path = path.slice(0, query);
+      if (prefix !== '') {
+        if (!path.startsWith(prefix)) return undefined;
+        path = path.slice(prefix.length) || '/';
+      }
+      const handler = handlerOf(path);
+      if (handler !== undefined) metrics.requestStarted(handler);
+      return handler;
+    },
+    end(handler: HandlerName, entry: AccessEntry, req: IncomingMessage) {
+      const length = Number(req.headers['content-length']);
+      metrics.requestEnded({
+        handler,
+        method: entry.method,
+        status: entry.status,
+        requestBytes: Number.isSafeInteger(length) && length > 0 ? length : 0,
+        responseBytes: entry.bytes,
+        seconds: entry.durationMs / 1000,
+      });
+    },
+  };
+}
