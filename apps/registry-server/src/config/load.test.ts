@@ -121,7 +121,12 @@ describe('parseConfig: defaults', () => {
       urls: { allow: [], deny: [] },
       indexes: { platforms: 'all', platformList: [] },
     });
-    expect(config.health).toEqual({ storageDriver: { enabled: false, intervalMs: 10_000, threshold: 1 } });
+    expect(config.health).toEqual({
+      storageDriver: { enabled: false, intervalMs: 10_000, threshold: 1 },
+      files: [],
+      http: [],
+      tcp: [],
+    });
     expect(config.auth).toEqual({ type: 'none' });
     expect(config.berth).toEqual({ auth: { issuer: undefined, groups: {}, rules: undefined } });
     expect(config.redis).toBeUndefined();
@@ -486,13 +491,46 @@ describe('unknown keys and unsupported sections', () => {
   it('warns that accepted registry:2 sections are not supported yet', async () => {
     const { warnings } = await parse(
       `${MINIMAL}notifications:\n  endpoints:\n    - name: a\n      url: http://x\n` +
-        'health:\n  file:\n    - file: /tmp/x\nlog:\n  hooks:\n    - type: mail\n',
+        'log:\n  hooks:\n    - type: mail\n',
     );
     expect(warnings).toEqual([
       'log.hooks: log hooks (mail) are not supported yet (ignored)',
-      'health.file: file health checks are not supported yet (ignored)',
       'notifications: notifications are not supported yet: no events will be sent',
     ]);
+  });
+
+  it("reads registry:2's health.file, health.http and health.tcp checks", async () => {
+    const { config, warnings } = await parse(
+      `${MINIMAL}health:\n` +
+        '  file:\n    - file: /etc/registry/drain\n      interval: 5s\n' +
+        '  http:\n    - uri: http://127.0.0.1:9000/ready\n      headers: { X-Check: [berth] }\n' +
+        '      statuscode: 204\n      timeout: 2s\n      threshold: 3\n' +
+        '  tcp:\n    - addr: 127.0.0.1:6379\n',
+    );
+    expect(warnings).toEqual([]);
+    expect(config.health.files).toEqual([{ file: '/etc/registry/drain', intervalMs: 5000, threshold: 1 }]);
+    expect(config.health.http).toEqual([
+      {
+        uri: 'http://127.0.0.1:9000/ready',
+        headers: { 'X-Check': ['berth'] },
+        statusCode: 204,
+        timeoutMs: 2000,
+        intervalMs: 10_000,
+        threshold: 3,
+      },
+    ]);
+    expect(config.health.tcp).toEqual([
+      { addr: '127.0.0.1:6379', timeoutMs: 10_000, intervalMs: 10_000, threshold: 1 },
+    ]);
+  });
+
+  it('refuses health checks without their target, naming the key', async () => {
+    const errors = await issuesOf(
+      `${MINIMAL}health:\n  file:\n    - interval: 1s\n  http:\n    - uri: ftp://x\n  tcp:\n    - addr: nohost\n`,
+    );
+    expect(errors.join('\n')).toContain('health.file[0].file: is required');
+    expect(errors.join('\n')).toContain('health.http[0].uri: must be an http:// or https:// URL');
+    expect(errors.join('\n')).toContain('health.tcp[0].addr: missing port');
   });
 
   it('reads storage.cache without a warning (see cache.test.ts)', async () => {

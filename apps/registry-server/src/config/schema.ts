@@ -569,9 +569,41 @@ function readHealth(root: Section): HealthConfig {
   }
   const threshold = driver.integer('threshold', 0, { min: 0 });
   driver.finish();
-  health.unsupported('file', 'file health checks are not supported yet (ignored)');
-  health.unsupported('http', 'HTTP health checks are not supported yet (ignored)');
-  health.unsupported('tcp', 'TCP health checks are not supported yet (ignored)');
+  const files = health.list('file').map(({ path, value }) => {
+    const item = sectionOf(health.diagnostics, path, value);
+    const file = item.string('file') ?? '';
+    if (file === '')
+      item.diagnostics.error(item.at('file'), 'is required: the file whose existence fails the check');
+    const timing = checkTiming(item);
+    item.finish();
+    return { file, ...timing };
+  });
+  const http = health.list('http').map(({ path, value }) => {
+    const item = sectionOf(health.diagnostics, path, value);
+    const uri = item.string('uri') ?? '';
+    if (!/^https?:\/\//i.test(uri) || !URL.canParse(uri))
+      item.diagnostics.error(
+        item.at('uri'),
+        `must be an http:// or https:// URL, got ${JSON.stringify(uri)}`,
+      );
+    const headers = readHeaders(item);
+    const statusCode = item.integer('statuscode', 200, { min: 100, max: 599 });
+    const timing = checkTiming(item);
+    const timeoutMs =
+      item.duration('timeout', timing.intervalMs, { bareNumber: 'nanoseconds' }) || timing.intervalMs;
+    item.finish();
+    return { uri, headers, statusCode, timeoutMs, ...timing };
+  });
+  const tcp = health.list('tcp').map(({ path, value }) => {
+    const item = sectionOf(health.diagnostics, path, value);
+    const addr = item.string('addr') ?? '';
+    checkTcpAddress(item, 'addr', addr);
+    const timing = checkTiming(item);
+    const timeoutMs =
+      item.duration('timeout', timing.intervalMs, { bareNumber: 'nanoseconds' }) || timing.intervalMs;
+    item.finish();
+    return { addr, timeoutMs, ...timing };
+  });
   health.finish();
   return {
     storageDriver: {
@@ -579,5 +611,19 @@ function readHealth(root: Section): HealthConfig {
       intervalMs: intervalMs > 0 ? intervalMs : DEFAULTS.healthIntervalMs,
       threshold: threshold > 0 ? threshold : 1,
     },
+    files,
+    http,
+    tcp,
+  };
+}
+
+/** `interval` (default 10s, 0 → default) and `threshold` (0 → 1) of one `health.file|http|tcp` entry. */
+function checkTiming(item: Section): { intervalMs: number; threshold: number } {
+  const intervalMs = item.duration('interval', DEFAULTS.healthIntervalMs, { bareNumber: 'nanoseconds' });
+  const threshold = item.integer('threshold', 0, { min: 0 });
+  return {
+    intervalMs:
+      intervalMs > 0 ? Math.max(intervalMs, DEFAULTS.healthMinIntervalMs) : DEFAULTS.healthIntervalMs,
+    threshold: threshold > 0 ? threshold : 1,
   };
 }

@@ -227,15 +227,37 @@ export interface ValidationConfig {
   };
 }
 
+/** What every configured health check has: how often it runs and when it counts as failing. */
+export interface HealthCheckTiming {
+  /** `interval`. @default 10s */
+  readonly intervalMs: number;
+  /** `threshold`: consecutive failures before the check fails. @default 1 */
+  readonly threshold: number;
+}
+
 export interface HealthConfig {
-  readonly storageDriver: {
+  readonly storageDriver: HealthCheckTiming & {
     /** @default false */
     readonly enabled: boolean;
-    /** @default 10s */
-    readonly intervalMs: number;
-    /** Consecutive failures before the check fails. @default 1 */
-    readonly threshold: number;
   };
+  /** `health.file[]`: each fails while its `file` exists (how operators drain a node). */
+  readonly files: readonly (HealthCheckTiming & { readonly file: string })[];
+  /** `health.http[]`: each `HEAD`s `uri` and fails unless it answers `statusCode`. */
+  readonly http: readonly (HealthCheckTiming & {
+    readonly uri: string;
+    /** `headers`, sent with the `HEAD`. */
+    readonly headers: Readonly<Record<string, readonly string[]>>;
+    /** @default 200 */
+    readonly statusCode: number;
+    /** `timeout`. @default the interval */
+    readonly timeoutMs: number;
+  })[];
+  /** `health.tcp[]`: each fails unless a TCP connection to `addr` opens. */
+  readonly tcp: readonly (HealthCheckTiming & {
+    readonly addr: string;
+    /** `timeout`. @default the interval */
+    readonly timeoutMs: number;
+  })[];
 }
 
 /** The whole validated configuration. */

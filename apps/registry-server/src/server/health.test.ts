@@ -1,11 +1,19 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInMemoryDriver, pathNotFound, StorageDriverError } from '@berth/storage-driver';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger, createMemorySink } from '../log/logger.ts';
 import {
+  fileCheck,
   HealthMonitor,
   healthResponse,
+  httpCheck,
   type PeriodicCheck,
   storageDriverCheck,
+  tcpCheck,
   unavailableResponse,
 } from './health.ts';
 
@@ -99,5 +107,76 @@ describe('storageDriverCheck', () => {
     await expect(
       storageDriverCheck('x', broken, { intervalMs: 1, threshold: 1 }).run(new AbortController().signal),
     ).rejects.toThrow('connection refused');
+  });
+});
+
+describe("registry:2's configured checks", () => {
+  const timing = { intervalMs: 1000, threshold: 1 };
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-health-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('health.file fails while the file exists, under the file name', async () => {
+    const file = join(dir, 'drain');
+    const monitor = new HealthMonitor([fileCheck({ file, ...timing })], quietLogger());
+    await monitor.runOnce();
+    expect(monitor.healthy).toBe(true);
+    await writeFile(file, '');
+    await monitor.runOnce();
+    expect(monitor.status()).toEqual({ [file]: 'file exists' });
+    await rm(file);
+    await monitor.runOnce();
+    expect(monitor.healthy).toBe(true);
+  });
+
+  it('health.http HEADs the URI with its headers and wants the configured status', async () => {
+    let status = 204;
+    const seen: { method?: string; header?: string }[] = [];
+    const server = createServer((req, res) => {
+      seen.push({ method: req.method, header: req.headers['x-check'] as string | undefined });
+      res.writeHead(status).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ready`;
+    try {
+      const check = httpCheck({
+        uri,
+        headers: { 'X-Check': ['berth'] },
+        statusCode: 204,
+        timeoutMs: 1000,
+        ...timing,
+      });
+      const monitor = new HealthMonitor([check], quietLogger());
+      await monitor.runOnce();
+      expect(monitor.healthy).toBe(true);
+      expect(seen).toEqual([{ method: 'HEAD', header: 'berth' }]);
+      status = 500;
+      await monitor.runOnce();
+      expect(monitor.status()).toEqual({ [uri]: `HEAD ${uri} answered 500, expected 204` });
+    } finally {
+      server.close();
+    }
+    const monitor = new HealthMonitor(
+      [httpCheck({ uri, headers: {}, statusCode: 200, timeoutMs: 1000, ...timing })],
+      quietLogger(),
+    );
+    await monitor.runOnce();
+    expect(monitor.status()[uri]).toMatch(/^HEAD .* failed: ECONNREFUSED/);
+  });
+
+  it('health.tcp wants a connection to open', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const addr = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const monitor = new HealthMonitor([tcpCheck({ addr, timeoutMs: 1000, ...timing })], quietLogger());
+    await monitor.runOnce();
+    expect(monitor.healthy).toBe(true);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await monitor.runOnce();
+    expect(monitor.status()).toEqual({ [addr]: `connection to ${addr} failed: ECONNREFUSED` });
   });
 });

@@ -4,7 +4,11 @@
  * first success. While any check fails, `/debug/health` answers 503 with the failing checks and
  * every other request is answered `503 UNAVAILABLE`.
  */
+import { stat } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { isStorageDriverError, type StorageDriver } from '@berth/storage-driver';
+import { splitHostPort } from '../config/address.ts';
+import type { HealthConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 
 /** One periodic check. */
@@ -129,6 +133,100 @@ export function storageDriverCheck(
       }
     },
   };
+}
+
+/**
+ * registry:2's file check (`health.file[]`), named after the file: it fails while the file
+ * exists, so `touch /etc/registry/drain` takes a node out of its load balancer's rotation.
+ * Anything else (missing, unreadable directory) is healthy, as in registry:2.
+ */
+export function fileCheck(config: HealthConfig['files'][number]): PeriodicCheck {
+  return {
+    name: config.file,
+    intervalMs: config.intervalMs,
+    threshold: config.threshold,
+    async run(): Promise<void> {
+      const exists = await stat(config.file).then(
+        () => true,
+        () => false,
+      );
+      if (exists) throw new Error('file exists');
+    },
+  };
+}
+
+/**
+ * registry:2's HTTP check (`health.http[]`), named after its URI: a `HEAD` with the configured
+ * headers that must answer `statusCode` within `timeout`.
+ */
+export function httpCheck(config: HealthConfig['http'][number]): PeriodicCheck {
+  const headers = new Headers();
+  for (const [name, values] of Object.entries(config.headers))
+    for (const value of values) headers.append(name, value);
+  return {
+    name: config.uri,
+    intervalMs: config.intervalMs,
+    threshold: config.threshold,
+    async run(signal: AbortSignal): Promise<void> {
+      let response: Response;
+      try {
+        response = await fetch(config.uri, {
+          method: 'HEAD',
+          headers,
+          redirect: 'manual',
+          signal: AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)]),
+        });
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        throw new Error(
+          `HEAD ${config.uri} failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+        );
+      }
+      await response.body?.cancel();
+      if (response.status !== config.statusCode)
+        throw new Error(`HEAD ${config.uri} answered ${response.status}, expected ${config.statusCode}`);
+    },
+  };
+}
+
+/** registry:2's TCP check (`health.tcp[]`), named after its address: a connection must open within `timeout`. */
+export function tcpCheck(config: HealthConfig['tcp'][number]): PeriodicCheck {
+  const parsed = splitHostPort(config.addr);
+  return {
+    name: config.addr,
+    intervalMs: config.intervalMs,
+    threshold: config.threshold,
+    run(signal: AbortSignal): Promise<void> {
+      if (typeof parsed === 'string') return Promise.reject(new Error(parsed));
+      return new Promise((resolve, reject) => {
+        const socket = connect({ host: parsed.host || '127.0.0.1', port: parsed.port });
+        const fail = (why: string): void => {
+          socket.destroy();
+          reject(new Error(`connection to ${config.addr} failed: ${why}`));
+        };
+        const timer = setTimeout(() => fail('timed out'), config.timeoutMs);
+        timer.unref();
+        const abort = (): void => fail('aborted');
+        signal.addEventListener('abort', abort, { once: true });
+        socket.once('connect', () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', abort);
+          socket.destroy();
+          resolve();
+        });
+        socket.once('error', (error: NodeJS.ErrnoException) => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', abort);
+          fail(error.code ?? error.message);
+        });
+      });
+    },
+  };
+}
+
+/** The checks `health.file`, `health.http` and `health.tcp` configure, in that order. */
+export function configuredChecks(config: HealthConfig): PeriodicCheck[] {
+  return [...config.files.map(fileCheck), ...config.http.map(httpCheck), ...config.tcp.map(tcpCheck)];
 }
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' } as const;

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isConfigError } from '../config/errors.ts';
 import { parseConfig } from '../config/load.ts';
 import { createMemorySink } from '../log/logger.ts';
 import { send } from '../test-support/http.ts';
@@ -182,9 +183,10 @@ describe('Prometheus metrics on the debug listener', () => {
       {
         env: {},
       },
-    ).catch((error: unknown) => error);
-    expect(String((badPath as { errors?: string[] }).errors ?? badPath)).toContain(
-      'http.debug.prometheus.path',
+    ).then(
+      () => [],
+      (error: unknown) => (isConfigError(error) ? error.issues : [String(error)]),
     );
+    expect(badPath.join('\n')).toContain('http.debug.prometheus.path: must be a path starting with /');
   });
 });

@@ -143,6 +143,21 @@ describe('startServer', () => {
     await vi.waitFor(async () => expect((await send(`${server.url}/v2/`)).status).toBe(200));
   });
 
+  it('health.file drains the node: 503 UNAVAILABLE while the file exists, GET / stays alive', async () => {
+    const drain = join(tmp, 'drain');
+    await writeFile(drain, '');
+    const { server } = await start(
+      await configOf(`${BASE}health:\n  file:\n    - file: ${JSON.stringify(drain)}\n      interval: 1s\n`),
+    );
+    await vi.waitFor(async () => expect((await send(`${server.url}/v2/`)).status).toBe(503));
+    expect(JSON.parse((await send(`${server.url}/debug/health`)).body)).toEqual({ [drain]: 'file exists' });
+    expect((await send(`${server.url}/`)).status).toBe(200);
+    await rm(drain);
+    await vi.waitFor(async () => expect((await send(`${server.url}/v2/`)).status).toBe(200), {
+      timeout: 3000,
+    });
+  });
+
   it('checks the storage driver when health.storagedriver.enabled', async () => {
     const { server, sink } = await start(
       await configOf(`${BASE}health:\n  storagedriver:\n    enabled: true\n    interval: 50ms\n`),

@@ -3,8 +3,9 @@
  *
  * Requests pass, outermost first: the request tracker (request id, access log, drain
  * bookkeeping) → `/debug/health` → the built-in token issuer (`berth.auth.issuer.path`, which
- * needs no storage) → the health gate (503 while a check fails, as registry:2's
- * `health.Handler`) → `GET /` (200, registry:2's `alive` handler) → the registry app, whose
+ * needs no storage) → `GET /` (200, registry:2's `alive` handler, outside the health gate) →
+ * the health gate (503 while a check fails, as registry:2's `health.Handler`) → the registry
+ * app, whose
  * middleware runs before every `/v2/` endpoint: containerd's `?ns=` (a pull-through cache
  * only, so access control sees the mirrored repository's name), then access control (`auth`).
  *
@@ -36,6 +37,7 @@ import { createAccessControl } from './auth.ts';
 import { openBlobDescriptorCache, openChangeFeed, SHARED_READ_CACHE_TTL_MS } from './blob-cache.ts';
 import { StartupError } from './errors.ts';
 import {
+  configuredChecks,
   HealthMonitor,
   healthResponse,
   type PeriodicCheck,
@@ -233,7 +235,7 @@ export async function startServer(
     },
   });
 
-  const checks: PeriodicCheck[] = [...(options.healthChecks ?? [])];
+  const checks: PeriodicCheck[] = [...(options.healthChecks ?? []), ...configuredChecks(config.health)];
   if (config.health.storageDriver.enabled) {
     checks.push(storageDriverCheck(config.storage.driver.name, driver, config.health.storageDriver));
   }
@@ -245,8 +247,10 @@ export async function startServer(
     if (issuer !== undefined && requestPath(target) === issuer.path) {
       return issuer.handle(request, env.incoming.socket.remoteAddress);
     }
-    if (!health.healthy) return unavailableResponse();
+    // `GET /` is the liveness probe: alive while checks fail (registry:2 answers it outside
+    // its health gate), so that a drained node is taken out of rotation, not restarted.
     if (target === '/' || target.startsWith('/?')) return aliveResponse();
+    if (!health.healthy) return unavailableResponse();
     return app.fetch(request, env);
   };
   // The request whose `Request` is being built: `@hono/node-server` reports a target it cannot
