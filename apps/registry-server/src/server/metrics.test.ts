@@ -7,12 +7,15 @@ import { parseConfig } from '../config/load.ts';
 import { createMemorySink } from '../log/logger.ts';
 import { send } from '../test-support/http.ts';
 import { OCI_MANIFEST, pushTestImage } from '../test-support/image.ts';
-import { handlerOf } from './metrics.ts';
+import { createServerMetrics, handlerOf, MAX_REPOSITORY_LABELS, repositoryOf } from './metrics.ts';
 import { type RunningServer, startServer } from './start.ts';
 
 const CONFIG = [
   'version: 0.1',
-  'storage: inmemory',
+  'storage:',
+  '  inmemory:',
+  '  cache:',
+  '    blobdescriptor: inmemory',
   'http:',
   '  addr: 127.0.0.1:0',
   '  secret: test-secret',
@@ -60,6 +63,32 @@ describe('handlerOf', () => {
     expect(handlerOf('/')).toBeUndefined();
     expect(handlerOf('/debug/health')).toBeUndefined();
     expect(handlerOf('/auth/token')).toBeUndefined();
+  });
+});
+
+describe('berth_repository_bytes_total', () => {
+  it('gives the first 200 repositories a label of their own and counts the rest as _other', async () => {
+    const metrics = createServerMetrics({ version: '0.0.0', processMetrics: false });
+    for (let i = 0; i < MAX_REPOSITORY_LABELS + 5; i++) {
+      metrics.requestStarted('blob');
+      metrics.requestEnded({
+        handler: 'blob',
+        method: 'GET',
+        status: 200,
+        requestBytes: 0,
+        receivedBytes: 100,
+        responseBytes: 10,
+        repository: `team/repo-${i}`,
+        seconds: 0.001,
+      });
+    }
+    const pulls = [...samples((await metrics.scrape()).body)].filter(([key]) =>
+      key.startsWith('berth_repository_bytes_total{direction="pull"'),
+    );
+    expect(pulls).toHaveLength(MAX_REPOSITORY_LABELS + 1);
+    expect(pulls.find(([key]) => key.includes('repository="_other"'))?.[1]).toBe(50);
+    expect(repositoryOf('/v2/team/app/blobs/uploads/x')).toBe('team/app');
+    expect(repositoryOf('/v2/_catalog')).toBeUndefined();
   });
 });
 
@@ -116,6 +145,17 @@ describe('Prometheus metrics on the debug listener', () => {
     expect(value('registry_storage_action_seconds_count{driver="inmemory",action="Stat"}')).toBeGreaterThan(
       0,
     );
+    // The blob descriptor cache: the blob GET and HEAD looked the layer up.
+    expect(value('registry_storage_cache_requests_total')).toBeGreaterThanOrEqual(2);
+    expect(value('registry_storage_cache_hits_total')).toBeGreaterThanOrEqual(1);
+    expect(value('registry_storage_cache_errors_total')).toBe(0);
+    // Pulled: the manifest and the layer bodies; pushed: the three bodies (each with a Content-Length).
+    expect(value('berth_repository_bytes_total{direction="pull",repository="team/app"}')).toBe(
+      image.manifest.length + image.layer.length,
+    );
+    expect(
+      value('berth_repository_bytes_total{direction="push",repository="team/app"}'),
+    ).toBeGreaterThanOrEqual(image.manifest.length + image.layer.length + image.config.length);
     expect(value('process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(value('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
     expect([...metrics.keys()].find((key) => key.startsWith('berth_build_info{version="'))).toMatch(

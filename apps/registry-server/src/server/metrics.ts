@@ -9,6 +9,11 @@
  *   promise settles (registry:2's `base` driver wrapper; `driver` is registry:2's driver name);
  * - `registry_proxy_{requests,hits,misses}_total{type}` and `registry_proxy_pulled_bytes_total`
  *   of the pull-through cache, read from it at scrape time;
+ * - `registry_storage_cache_{requests,hits,errors}_total` of the blob descriptor cache, read
+ *   from its counters at scrape time;
+ * - `berth_repository_bytes_total{direction,repository}`: bytes pushed and pulled per
+ *   repository, for the first {@link MAX_REPOSITORY_LABELS} repositories this process saw (the
+ *   rest under `repository="_other"`, so that the series stay bounded);
  * - Node's process metrics (`process_*`, `nodejs_*`) and `berth_build_info{version}`.
  *
  * Everything lives in one `prom-client` {@link Registry} per server, never the global one: two
@@ -16,6 +21,7 @@
  * value is either a counter this process increments or read from its source when scraped.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Mirror } from '@berth/proxy';
 import type { FileInfo, FileWriter, StorageDriver } from '@berth/storage-driver';
@@ -55,6 +61,15 @@ export function handlerOf(path: string): HandlerName | undefined {
   return undefined;
 }
 
+/** Repositories that get a label of their own in `berth_repository_bytes_total`. */
+export const MAX_REPOSITORY_LABELS = 200;
+
+/** The repository of a path that has one (manifest, blob, upload, tags, referrers). */
+export function repositoryOf(path: string): string | undefined {
+  const match = /^\/v2\/(.+?)\/(?:manifests|blobs|tags|referrers)\//.exec(path);
+  return match?.[1];
+}
+
 /** registry:2's `registry_http_request_duration_seconds` buckets. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60];
 /** registry:2's size buckets: 1 KiB to 2 GiB, doubling (22 of them). */
@@ -84,6 +99,13 @@ export interface RequestObservation {
   readonly status: number;
   /** The request's `Content-Length` (0 without one). */
   readonly requestBytes: number;
+  /**
+   * The body's bytes: its `Content-Length`, or for a chunked body what the connection received
+   * while the request ran.
+   */
+  readonly receivedBytes: number;
+  /** The repository of the path, when it names one. */
+  readonly repository: string | undefined;
   /** Response body bytes written. */
   readonly responseBytes: number;
   readonly seconds: number;
@@ -108,6 +130,8 @@ export interface ServerMetrics {
   instrumentDriver(driver: StorageDriver): StorageDriver;
   /** Exports the pull-through cache's counters (read from `mirror.stats` at each scrape). */
   addMirror(mirror: Mirror): void;
+  /** Exports the blob descriptor cache's counters (read at each scrape). */
+  addBlobDescriptorCache(stats: () => { hits: number; misses: number; errors: number }): void;
   /** The exposition text and its content type. */
   scrape(): Promise<{ body: string; contentType: string }>;
 }
@@ -162,6 +186,43 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     labelNames: ['driver', 'action'],
     registers: [registry],
   });
+
+  const repositoryBytes = new Counter({
+    name: 'berth_repository_bytes_total',
+    help: `Bytes pushed (received in uploads and manifest PUTs) and pulled (blob and manifest GET bodies) per repository; the first ${MAX_REPOSITORY_LABELS} repositories seen by this process, then _other.`,
+    labelNames: ['direction', 'repository'],
+    registers: [registry],
+  });
+  const labelled = new Set<string>();
+  const repositoryLabel = (name: string): string => {
+    if (labelled.has(name)) return name;
+    if (labelled.size >= MAX_REPOSITORY_LABELS) return '_other';
+    labelled.add(name);
+    return name;
+  };
+
+  const caches: (() => { hits: number; misses: number; errors: number })[] = [];
+  const cacheCounter = (
+    name: string,
+    help: string,
+    read: (s: { hits: number; misses: number; errors: number }) => number,
+  ) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const stats of caches) this.inc(read(stats()));
+      },
+    });
+  cacheCounter(
+    'registry_storage_cache_requests_total',
+    'The number of cache request received',
+    (s) => s.hits + s.misses,
+  );
+  cacheCounter('registry_storage_cache_hits_total', 'The number of cache request hits', (s) => s.hits);
+  cacheCounter('registry_storage_cache_errors_total', 'The number of cache request errors', (s) => s.errors);
 
   // Children per label set, so that a request costs map lookups instead of label hashing.
   const children = new Map<string, { requests: Counter; duration: Histogram }>();
@@ -250,12 +311,32 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
       handler.inFlight.dec();
       handler.requestSize.observe(o.requestBytes);
       handler.responseSize.observe(o.responseBytes);
+      if (o.repository !== undefined && o.status < 400) {
+        const pushed =
+          o.handler === 'blob_upload' ||
+          o.handler === 'blob_upload_chunk' ||
+          (o.handler === 'manifest' && o.method === 'PUT');
+        const pulled = (o.handler === 'blob' || o.handler === 'manifest') && o.method === 'GET';
+        if (pushed && o.receivedBytes > 0)
+          repositoryBytes.inc(
+            { direction: 'push', repository: repositoryLabel(o.repository) },
+            o.receivedBytes,
+          );
+        else if (pulled && o.responseBytes > 0)
+          repositoryBytes.inc(
+            { direction: 'pull', repository: repositoryLabel(o.repository) },
+            o.responseBytes,
+          );
+      }
     },
     instrumentDriver(driver) {
       return timedDriver(driver, storageAction);
     },
     addMirror(mirror) {
       mirrors.push(mirror);
+    },
+    addBlobDescriptorCache(stats) {
+      caches.push(stats);
     },
     async scrape() {
       return { body: await registry.metrics(), contentType: registry.contentType };
@@ -300,13 +381,22 @@ function timedDriver(driver: StorageDriver, histogram: Histogram<'driver' | 'act
   };
 }
 
+/** What the observer keeps of a request between its start and its end. */
+interface ObservedRequest {
+  readonly handler: HandlerName;
+  readonly path: string;
+  /** The connection, remembered at the start (Node may detach it from the request later). */
+  readonly socket: Socket;
+  readonly bytesRead: number;
+}
+
 /**
  * The request tracker's observer feeding `metrics`: each request to an OCI route (below
  * `prefix`, `http.prefix`) is in flight from its arrival until its response closed.
  */
-export function metricsObserver(metrics: ServerMetrics, prefix: string): RequestObserver<HandlerName> {
+export function metricsObserver(metrics: ServerMetrics, prefix: string): RequestObserver<ObservedRequest> {
   return {
-    start(req: IncomingMessage) {
+    start(req: IncomingMessage): ObservedRequest | undefined {
       let path = req.url ?? '/';
       const query = path.indexOf('?');
       if (query >= 0) path = path.slice(0, query);
@@ -315,16 +405,22 @@ export function metricsObserver(metrics: ServerMetrics, prefix: string): Request
         path = path.slice(prefix.length) || '/';
       }
       const handler = handlerOf(path);
-      if (handler !== undefined) metrics.requestStarted(handler);
-      return handler;
+      if (handler === undefined) return undefined;
+      metrics.requestStarted(handler);
+      return { handler, path, socket: req.socket, bytesRead: req.socket.bytesRead };
     },
-    end(handler: HandlerName, entry: AccessEntry, req: IncomingMessage) {
-      const length = Number(req.headers['content-length']);
+    end({ handler, path, socket, bytesRead }: ObservedRequest, entry: AccessEntry, req: IncomingMessage) {
+      const header = Number(req.headers['content-length']);
+      const length = Number.isSafeInteger(header) && header > 0 ? header : 0;
       metrics.requestEnded({
         handler,
+        repository: repositoryOf(path),
+        // A chunked body has no length: what the connection received meanwhile (its first
+        // bytes may have arrived with the headers, before the request started).
+        receivedBytes: length > 0 ? length : Math.max(0, socket.bytesRead - bytesRead),
         method: entry.method,
         status: entry.status,
-        requestBytes: Number.isSafeInteger(length) && length > 0 ? length : 0,
+        requestBytes: length,
         responseBytes: entry.bytes,
         seconds: entry.durationMs / 1000,
       });

@@ -290,6 +290,8 @@ export async function startServer(
       : (metricsObserver(metrics, config.http.prefix) as RequestObserver<unknown>),
   );
   if (metrics !== undefined && proxy !== undefined) metrics.addMirror(proxy.mirror);
+  if (metrics !== undefined && descriptorCache !== undefined)
+    metrics.addBlobDescriptorCache(() => descriptorCache.stats());
   const serverOptions = {
     // registry:2 (Go) has no read timeout: a large blob may take long to upload.
     requestTimeout: 0,
