@@ -25,7 +25,15 @@ describe('parseArgs', () => {
       proxy: false,
       caches: ['none'],
       mirror: false,
+      metrics: [false],
     });
+  });
+
+  it('--metrics off,on alternates Berth without and with its metrics', () => {
+    expect(parse('--metrics', 'off,on').metrics).toEqual([false, true]);
+    expect(parse('--metrics', 'on').metrics).toEqual([true]);
+    expect(() => parse('--metrics', 'yes')).toThrow('--metrics takes off, on or both');
+    expect(() => parse('--metrics', 'on,on')).toThrow('names a value twice');
   });
 
   it('--mirror takes --compare, --runs, --quick and --out, and refuses the harness and storage options', () => {

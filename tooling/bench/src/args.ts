@@ -25,6 +25,9 @@ export const USAGE = `usage: pnpm bench [options]
                        every replica; its redis: section also turns on the change feed and the
                        in-process read caches). Several kinds: the runs alternate between them
                        and each is compared with the first
+  --metrics off,on     Berth with and without Prometheus metrics (http.debug.addr on a free
+                       port with http.debug.prometheus.enabled; the harness never scrapes
+                       them); with both, the runs alternate and "on" is compared with "off"
   --proxy              put Berth behind the round-robin proxy even as one replica (so that one
                        and N replicas pay for the same load balancer on the same cores)
   --mirror             the pull-through cache scenario instead of the harness: an upstream
@@ -75,6 +78,8 @@ export interface Options {
   caches: CacheKind[];
   /** The pull-through cache scenario (`mirror.ts`) instead of the harness. */
   mirror: boolean;
+  /** Berth's metrics off and/or on; with both, the runs alternate between them. */
+  metrics: boolean[];
 }
 
 /** The values of `--cache`. */
@@ -117,6 +122,7 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
     proxy: false,
     caches: ['none'],
     mirror: false,
+    metrics: [false],
   };
   const args = argv.filter((arg) => arg !== '--');
   for (let i = 0; i < args.length; i++) {
@@ -183,6 +189,16 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
       case '--mirror':
         options.mirror = true;
         break;
+      case '--metrics': {
+        const values = value().split(',');
+        for (const v of values) {
+          if (v !== 'on' && v !== 'off')
+            throw new UsageError(`--metrics takes off, on or both (off,on), got ${JSON.stringify(v)}`);
+        }
+        if (new Set(values).size !== values.length) throw new UsageError('--metrics names a value twice');
+        options.metrics = values.map((v) => v === 'on');
+        break;
+      }
       case '--no-redirect':
         options.redirect = false;
         break;
@@ -217,6 +233,7 @@ export function parseArgs(argv: readonly string[]): Options | 'help' {
       options.scenarios.length > 0 && '--scenarios',
       options.set.length > 0 && '--set',
       options.harness !== undefined && '--harness',
+      (options.metrics.length > 1 || options.metrics[0] === true) && '--metrics',
     ].filter((arg): arg is string => arg !== false);
     if (harnessOnly.length > 0)
       throw new UsageError(

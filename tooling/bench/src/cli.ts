@@ -30,9 +30,11 @@ interface Variant {
   readonly kind: ServerKind;
   readonly cache: CacheKind;
   readonly replicas: number;
+  /** Prometheus metrics on (Berth). */
+  readonly metrics: boolean;
   /**
-   * Prefix of its report files: `registry2`, `berth`, or `berth-<cache>-r<replicas>` when caches
-   * or replica counts alternate.
+   * Prefix of its report files: `registry2`, `berth`, or `berth-<cache>-r<replicas>[-metrics]`
+   * when caches, replica counts or metrics alternate.
    */
   readonly name: string;
 }
@@ -57,6 +59,7 @@ async function runOnce(
           proxy: options.proxy,
           redirect: options.redirect,
           cache: variant.cache,
+          metrics: variant.metrics,
           ...(options.gcsChunkSize === undefined ? {} : { gcsChunkSize: options.gcsChunkSize }),
           ...(options.cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] } : {}),
         })
@@ -92,7 +95,7 @@ async function runOnce(
         `server log: ${problems.length}${problems.length >= 200 ? '+' : ''} warning/error lines, in ${relative(process.cwd(), log)}\n`,
       );
     }
-    annotateReport(file, target, options, variant.cache, cpu);
+    annotateReport(file, target, options, variant, cpu);
     if (result.code !== 0) {
       process.stderr.write(`\n${kind} run ${run}: harness exited with ${result.code}; server log tail:\n`);
       process.stderr.write(`${target.logTail(20)}\n`);
@@ -113,9 +116,10 @@ function annotateReport(
   file: string,
   target: BenchTarget,
   options: Options,
-  cache: CacheKind,
+  variant: Variant,
   cpu: NodeJS.CpuUsage,
 ): void {
+  const { cache } = variant;
   if (!existsSync(file)) return;
   const report = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   report.bench = {
@@ -126,6 +130,7 @@ function annotateReport(
     cacheYaml: target.cache === undefined || target.cache.yaml === '' ? null : target.cache.yaml,
     replicas: target.servers.length,
     blobDescriptorCache: target.kind === 'berth' ? cache : 'inmemory',
+    metrics: target.kind === 'berth' ? variant.metrics : false,
     redirect: target.kind === 'berth' && options.storage !== 'fs' ? options.redirect : null,
     proxy:
       target.proxy === undefined
@@ -144,6 +149,8 @@ function annotateReport(
 function berthLabel(options: Options, variant: Variant): string {
   const { cache, replicas } = variant;
   const details = [`storage ${options.storage}`];
+  if (options.metrics.length > 1 || variant.metrics)
+    details.push(`metrics ${variant.metrics ? 'on' : 'off'}`);
   if (options.storage !== 'fs') details.push(`redirects ${options.redirect ? 'on' : 'off'}`);
   if (options.gcsChunkSize !== undefined) details.push(`chunksize ${options.gcsChunkSize}`);
   if (cache !== 'none' || options.caches.length > 1) details.push(`blobdescriptor ${cache}`);
@@ -214,18 +221,21 @@ async function main(argv: readonly string[]): Promise<number> {
   const harness = located.path;
   mkdirSync(out, { recursive: true });
   const runs = options.runs ?? (options.compare ? 5 : 1);
-  const alternating = options.caches.length > 1 || options.replicas.length > 1;
+  const alternating = options.caches.length > 1 || options.replicas.length > 1 || options.metrics.length > 1;
   const berths: Variant[] = options.replicas.flatMap((replicas) =>
-    options.caches.map((cache) => ({
-      kind: 'berth' as const,
-      cache,
-      replicas,
-      name: alternating ? `berth-${cache}-r${replicas}` : 'berth',
-    })),
+    options.caches.flatMap((cache) =>
+      options.metrics.map((metrics) => ({
+        kind: 'berth' as const,
+        cache,
+        replicas,
+        metrics,
+        name: alternating ? `berth-${cache}-r${replicas}${metrics ? '-metrics' : ''}` : 'berth',
+      })),
+    ),
   );
   const variants: Variant[] = [
     ...(options.compare
-      ? [{ kind: 'registry2', cache: 'inmemory', replicas: 1, name: 'registry2' } as const]
+      ? [{ kind: 'registry2', cache: 'inmemory', replicas: 1, metrics: false, name: 'registry2' } as const]
       : []),
     ...berths,
   ];
@@ -253,16 +263,24 @@ async function main(argv: readonly string[]): Promise<number> {
       summary += `\nA = registry:2 (fs), B = ${berthLabel(options, variant)}, alternating runs\n${await compare(harness, written(variants[0]!), written(variant))}\n`;
     }
   }
-  // Each cache kind against the first, at every replica count; each replica count against the
-  // first, with every cache kind.
+  // Each cache kind against the first, each replica count against the first, and metrics on
+  // against the first metrics setting: each time with everything else the same.
   const [firstCache] = options.caches as [CacheKind];
   const [firstReplicas] = options.replicas as [number];
+  const [firstMetrics] = options.metrics as [boolean];
   for (const variant of berths) {
     const bases = berths.filter(
       (base) =>
         base !== variant &&
-        ((base.replicas === variant.replicas && base.cache === firstCache) ||
-          (base.cache === variant.cache && base.replicas === firstReplicas)),
+        ((base.replicas === variant.replicas &&
+          base.metrics === variant.metrics &&
+          base.cache === firstCache) ||
+          (base.cache === variant.cache &&
+            base.metrics === variant.metrics &&
+            base.replicas === firstReplicas) ||
+          (base.cache === variant.cache &&
+            base.replicas === variant.replicas &&
+            base.metrics === firstMetrics)),
     );
     for (const base of bases) {
       summary += `\nA = ${berthLabel(options, base)}, B = ${berthLabel(options, variant)}, alternating runs\n${await compare(harness, written(base), written(variant))}\n`;

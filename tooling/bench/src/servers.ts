@@ -48,6 +48,11 @@ export interface BenchServerOptions {
   readonly extraYaml?: (dir: string) => string;
   /** registry:2 only: its access log on (to count the requests it answered). Default off. */
   readonly accessLog?: boolean;
+  /**
+   * Berth only: Prometheus metrics on (`http.debug.addr: 127.0.0.1:0`, a port of its own, with
+   * `http.debug.prometheus.enabled`). Default off.
+   */
+  readonly metrics?: boolean;
 }
 
 const quote = (value: string): string => JSON.stringify(value);
@@ -55,9 +60,15 @@ const quote = (value: string): string => JSON.stringify(value);
 /**
  * Berth's configuration: the embedded default (access log on, `log.level: info`) with
  * filesystem storage in `dataDir`, or with `storageYaml` (a top-level `storage:` section) instead.
- * `http.secret` is fixed, so that replicas continue each other's uploads.
+ * `http.secret` is fixed, so that replicas continue each other's uploads. With `metrics`, a debug
+ * listener on a free port serves the Prometheus metrics.
  */
-export function berthConfigYaml(dataDir: string, port: number, storageYaml?: string): string {
+export function berthConfigYaml(
+  dataDir: string,
+  port: number,
+  storageYaml?: string,
+  metrics = false,
+): string {
   return [
     'version: 0.1',
     ...(storageYaml === undefined
@@ -66,6 +77,7 @@ export function berthConfigYaml(dataDir: string, port: number, storageYaml?: str
     'http:',
     `  addr: ${quote(`127.0.0.1:${port}`)}`,
     '  secret: berth-bench-secret',
+    ...(metrics ? ['  debug:', '    addr: 127.0.0.1:0', '    prometheus:', '      enabled: true'] : []),
     '',
   ].join('\n');
 }
@@ -145,7 +157,7 @@ async function startOnce(kind: ServerKind, options: BenchServerOptions): Promise
   const dataDir = join(dir, 'data');
   const base =
     kind === 'berth'
-      ? berthConfigYaml(dataDir, port, options.storageYaml)
+      ? berthConfigYaml(dataDir, port, options.storageYaml, options.metrics)
       : registry2ConfigYaml(dataDir, port, options.accessLog);
   writeFileSync(
     configFile,

@@ -88,6 +88,11 @@ export interface BerthTargetOptions {
   readonly cache?: CacheKind;
   /** Extra `node` arguments for every Berth process (e.g. `--cpu-prof`). */
   readonly nodeArgs?: readonly string[];
+  /**
+   * Prometheus metrics on: `http.debug.addr` (a port of its own per replica) with
+   * `http.debug.prometheus.enabled`. Default false.
+   */
+  readonly metrics?: boolean;
 }
 
 /** Starts storage, then `replicas` Berth processes on it (same config, same `http.secret`), then the proxy. */
@@ -133,6 +138,7 @@ export async function startBerthTarget(options: BerthTargetOptions): Promise<Ben
         await startBenchServer('berth', {
           storageYaml,
           ...(options.nodeArgs === undefined ? {} : { nodeArgs: options.nodeArgs }),
+          ...(options.metrics === true ? { metrics: true } : {}),
         }),
       );
     }
