@@ -127,7 +127,7 @@ describe('Prometheus metrics on the debug listener', () => {
     expect(value('registry_http_in_flight_requests{handler="manifest"}')).toBe(0);
     expect(value('registry_http_request_duration_seconds_count{handler="manifest",method="get"}')).toBe(2);
     expect(
-      value('registry_http_request_duration_seconds_bucket{le="60",handler="manifest",method="put"}'),
+      value('registry_http_request_duration_seconds_bucket{handler="manifest",method="put",le="60"}'),
     ).toBe(1);
     // Request sizes are the Content-Length: both blob PUTs carried their whole blob.
     expect(value('registry_http_request_size_bytes_sum{handler="blob_upload_chunk"}')).toBe(
@@ -135,7 +135,7 @@ describe('Prometheus metrics on the debug listener', () => {
     );
     // The layer's GET body, and nothing for the HEAD.
     expect(value('registry_http_response_size_bytes_sum{handler="blob"}')).toBe(image.layer.length);
-    expect(value('registry_http_response_size_bytes_bucket{le="2147483648",handler="blob"}')).toBe(2);
+    expect(value('registry_http_response_size_bytes_bucket{handler="blob",le="2147483648"}')).toBe(2);
     expect(
       value('registry_storage_action_seconds_count{driver="inmemory",action="PutContent"}'),
     ).toBeGreaterThan(0);
@@ -200,6 +200,7 @@ describe('Prometheus metrics on the debug listener', () => {
     const custom = await start(
       CONFIG.replace('      enabled: true', '      enabled: true\n      path: /internal/metrics'),
     );
+    expect((await send(`${custom.url}/v2/`)).status).toBe(200);
     expect((await send(`http://${custom.debugAddress}/internal/metrics`)).body).toContain(
       'registry_http_requests_total',
     );

@@ -25,8 +25,15 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Mirror } from '@berth/proxy';
 import type { FileInfo, FileWriter, StorageDriver } from '@berth/storage-driver';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { AccessEntry } from '../log/logger.ts';
+import {
+  CounterFamily,
+  GaugeFamily,
+  HistogramFamily,
+  type HistogramSeries,
+  type Value,
+} from './exposition.ts';
 import type { RequestObserver } from './requests.ts';
 
 /** The route of a request, as registry:2's `handler` label names it. */
@@ -72,6 +79,8 @@ export function repositoryOf(path: string): string | undefined {
 
 /** registry:2's `registry_http_request_duration_seconds` buckets. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60];
+/** `registry_storage_action_seconds`: the Prometheus client's default buckets, as registry:2's. */
+const STORAGE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** registry:2's size buckets: 1 KiB to 2 GiB, doubling (22 of them). */
 const SIZE_BUCKETS = Array.from({ length: 22 }, (_, i) => 1024 * 2 ** i);
 
@@ -147,52 +156,34 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     registers: [registry],
   }).set({ version: options.version }, 1);
 
-  const inFlight = new Gauge({
-    name: 'registry_http_in_flight_requests',
-    help: 'The in-flight HTTP requests',
-    labelNames: ['handler'],
-    registers: [registry],
-  });
-  const requests = new Counter({
-    name: 'registry_http_requests_total',
-    help: 'Total number of HTTP requests made.',
-    labelNames: ['handler', 'code', 'method'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'registry_http_request_duration_seconds',
-    help: 'The HTTP request latencies in seconds.',
-    labelNames: ['handler', 'method'],
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
-  const requestSize = new Histogram({
-    name: 'registry_http_request_size_bytes',
-    help: 'The HTTP request sizes in bytes.',
-    labelNames: ['handler'],
-    buckets: SIZE_BUCKETS,
-    registers: [registry],
-  });
-  const responseSize = new Histogram({
-    name: 'registry_http_response_size_bytes',
-    help: 'The HTTP response sizes in bytes.',
-    labelNames: ['handler'],
-    buckets: SIZE_BUCKETS,
-    registers: [registry],
-  });
-  const storageAction = new Histogram({
-    name: 'registry_storage_action_seconds',
-    help: 'The number of seconds that the storage action takes',
-    labelNames: ['driver', 'action'],
-    registers: [registry],
-  });
-
-  const repositoryBytes = new Counter({
-    name: 'berth_repository_bytes_total',
-    help: `Bytes pushed (received in uploads and manifest PUTs) and pulled (blob and manifest GET bodies) per repository; the first ${MAX_REPOSITORY_LABELS} repositories seen by this process, then _other.`,
-    labelNames: ['direction', 'repository'],
-    registers: [registry],
-  });
+  // The request path's metrics: plain numbers, rendered at scrape time (`exposition.ts`).
+  const inFlight = new GaugeFamily('registry_http_in_flight_requests', 'The in-flight HTTP requests');
+  const requests = new CounterFamily('registry_http_requests_total', 'Total number of HTTP requests made.');
+  const duration = new HistogramFamily(
+    'registry_http_request_duration_seconds',
+    'The HTTP request latencies in seconds.',
+    DURATION_BUCKETS,
+  );
+  const requestSize = new HistogramFamily(
+    'registry_http_request_size_bytes',
+    'The HTTP request sizes in bytes.',
+    SIZE_BUCKETS,
+  );
+  const responseSize = new HistogramFamily(
+    'registry_http_response_size_bytes',
+    'The HTTP response sizes in bytes.',
+    SIZE_BUCKETS,
+  );
+  const storageAction = new HistogramFamily(
+    'registry_storage_action_seconds',
+    'The number of seconds that the storage action takes',
+    STORAGE_BUCKETS,
+  );
+  const repositoryBytes = new CounterFamily(
+    'berth_repository_bytes_total',
+    `Bytes pushed (received in uploads and manifest PUTs) and pulled (blob and manifest GET bodies) per repository; the first ${MAX_REPOSITORY_LABELS} repositories seen by this process, then _other.`,
+  );
+  const families = [inFlight, requests, duration, requestSize, responseSize, storageAction, repositoryBytes];
   const labelled = new Set<string>();
   const repositoryLabel = (name: string): string => {
     if (labelled.has(name)) return name;
@@ -224,23 +215,33 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
   cacheCounter('registry_storage_cache_hits_total', 'The number of cache request hits', (s) => s.hits);
   cacheCounter('registry_storage_cache_errors_total', 'The number of cache request errors', (s) => s.errors);
 
-  // Children per label set, so that a request costs map lookups instead of label hashing.
-  const children = new Map<string, { requests: Counter; duration: Histogram }>();
+  // Series per label set, so that a request costs one map lookup per family.
+  const children = new Map<string, { requests: Value; duration: HistogramSeries }>();
   const perHandler = new Map<
     HandlerName,
-    { inFlight: Gauge; requestSize: Histogram; responseSize: Histogram }
+    { inFlight: Value; requestSize: HistogramSeries; responseSize: HistogramSeries }
   >();
   const handlerChildren = (handler: HandlerName) => {
     let child = perHandler.get(handler);
     if (child === undefined) {
       child = {
-        inFlight: inFlight.labels(handler) as unknown as Gauge,
-        requestSize: requestSize.labels(handler) as unknown as Histogram,
-        responseSize: responseSize.labels(handler) as unknown as Histogram,
+        inFlight: inFlight.series({ handler }),
+        requestSize: requestSize.series({ handler }),
+        responseSize: responseSize.series({ handler }),
       };
       perHandler.set(handler, child);
     }
     return child;
+  };
+  const bytesSeries = new Map<string, Value>();
+  const bytesOf = (direction: 'push' | 'pull', repository: string): Value => {
+    const key = `${direction} ${repository}`;
+    let series = bytesSeries.get(key);
+    if (series === undefined) {
+      series = repositoryBytes.series({ direction, repository: repositoryLabel(repository) });
+      bytesSeries.set(key, series);
+    }
+    return series;
   };
 
   const mirrors: Mirror[] = [];
@@ -295,13 +296,10 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
       const key = `${o.handler} ${o.status} ${o.method}`;
       let child = children.get(key);
       if (child === undefined) {
+        const method = o.method.toLowerCase();
         child = {
-          requests: requests.labels(
-            o.handler,
-            String(o.status),
-            o.method.toLowerCase(),
-          ) as unknown as Counter,
-          duration: duration.labels(o.handler, o.method.toLowerCase()) as unknown as Histogram,
+          requests: requests.series({ handler: o.handler, code: String(o.status), method }),
+          duration: duration.series({ handler: o.handler, method }),
         };
         children.set(key, child);
       }
@@ -317,16 +315,8 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
           o.handler === 'blob_upload_chunk' ||
           (o.handler === 'manifest' && o.method === 'PUT');
         const pulled = (o.handler === 'blob' || o.handler === 'manifest') && o.method === 'GET';
-        if (pushed && o.receivedBytes > 0)
-          repositoryBytes.inc(
-            { direction: 'push', repository: repositoryLabel(o.repository) },
-            o.receivedBytes,
-          );
-        else if (pulled && o.responseBytes > 0)
-          repositoryBytes.inc(
-            { direction: 'pull', repository: repositoryLabel(o.repository) },
-            o.responseBytes,
-          );
+        if (pushed && o.receivedBytes > 0) bytesOf('push', o.repository).inc(o.receivedBytes);
+        else if (pulled && o.responseBytes > 0) bytesOf('pull', o.repository).inc(o.responseBytes);
       }
     },
     instrumentDriver(driver) {
@@ -339,24 +329,26 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
       caches.push(stats);
     },
     async scrape() {
-      return { body: await registry.metrics(), contentType: registry.contentType };
+      const out = [await registry.metrics()];
+      for (const family of families) family.render(out);
+      return { body: `${out.join('\n')}\n`, contentType: registry.contentType };
     },
   };
 }
 
 /** `driver` with each call observed into `histogram` (labels: driver, action). */
-function timedDriver(driver: StorageDriver, histogram: Histogram<'driver' | 'action'>): StorageDriver {
+function timedDriver(driver: StorageDriver, histogram: HistogramFamily): StorageDriver {
   const name = REGISTRY2_DRIVER_NAMES[driver.name] ?? driver.name;
   const timers = {} as Record<keyof typeof ACTIONS, { observe(value: number): void }>;
   for (const [method, action] of Object.entries(ACTIONS) as [keyof typeof ACTIONS, string][])
-    timers[method] = histogram.labels(name, action);
-  const timed = async <T>(action: keyof typeof ACTIONS, call: () => Promise<T>): Promise<T> => {
+    timers[method] = histogram.series({ driver: name, action });
+  // The caller gets the driver's own promise; the timer settles beside it.
+  const timed = <T>(action: keyof typeof ACTIONS, call: () => Promise<T>): Promise<T> => {
     const start = performance.now();
-    try {
-      return await call();
-    } finally {
-      timers[action].observe((performance.now() - start) / 1000);
-    }
+    const done = (): void => timers[action].observe((performance.now() - start) / 1000);
+    const promise = call();
+    promise.then(done, done);
+    return promise;
   };
   return {
     name: driver.name,

@@ -1,5 +1,6 @@
 /**
- * The Node request listener around the hono app: a request id per request, one access log line
+ * The Node request listener around the hono app: a request id per request (the client's
+ * `X-Request-Id` when it sent a usable one, returned in the response either way), one access log line
  * when the response is done, and the set of requests in flight (for draining on shutdown).
  *
  * Everything is taken from the Node objects when the response closes: no per-request timer,
@@ -18,6 +19,12 @@ import type { Socket } from 'node:net';
 import type { AccessEntry, Logger } from '../log/logger.ts';
 
 const REQUEST = Symbol('berth.request');
+
+/**
+ * An `X-Request-Id` a client (or a proxy in front) sent that is kept as the request's id: short,
+ * and nothing that could forge a log line or a header. Anything else gets a fresh UUID.
+ */
+const GIVEN_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Told about every request as it starts and once its response closed (the metrics). `start`
@@ -92,8 +99,11 @@ export class RequestTracker {
     }
     return (req, res) => {
       const socket = req.socket;
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && GIVEN_REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
       (req as Tracked)[REQUEST] = {
-        id: randomUUID(),
+        id,
         observed: observer?.start(req),
         start: performance.now(),
         socket,

@@ -104,6 +104,23 @@ describe('startServer', () => {
     expect(JSON.parse(health.body)).toEqual({});
   });
 
+  it('honours a usable X-Request-Id and returns the id of every request', async () => {
+    const { server, sink } = await start(await configOf());
+    const given = await send(`${server.url}/v2/`, { headers: { 'X-Request-Id': 'lb-4f2a.9:1' } });
+    expect(given.headers['x-request-id']).toBe('lb-4f2a.9:1');
+    const fresh = await send(`${server.url}/v2/`);
+    expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const forged = await send(`${server.url}/v2/`, { headers: { 'X-Request-Id': `a b ${'x'.repeat(200)}` } });
+    expect(forged.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    await vi.waitFor(() => expect(sink.records().filter((r) => r.msg === 'access')).toHaveLength(3));
+    expect(
+      sink
+        .records()
+        .filter((r) => r.msg === 'access')
+        .map((r) => r.request_id),
+    ).toEqual(['lb-4f2a.9:1', fresh.headers['x-request-id'], forged.headers['x-request-id']]);
+  });
+
   it('serves /debug/health on http.debug.addr', async () => {
     const { server } = await start(
       await configOf(`${BASE.replace('http:\n', 'http:\n  debug:\n    addr: 127.0.0.1:0\n')}`),
