@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CounterFamily, HistogramFamily, renderLabels } from './exposition.ts';
+import { HistogramFamily, renderLabels, ValueFamily } from './exposition.ts';
 
 describe('exposition', () => {
   it('escapes label values as the text format requires', () => {
@@ -9,7 +9,7 @@ describe('exposition', () => {
 
   it('renders cumulative buckets, +Inf, sum and count; nothing for a family without series', () => {
     const histogram = new HistogramFamily('h_seconds', 'A histogram.', [0.1, 1]);
-    const empty = new CounterFamily('c_total', 'Unused.');
+    const empty = new ValueFamily('c_total', 'Unused.', 'counter');
     const series = histogram.series({ handler: 'blob' });
     for (const value of [0.05, 0.1, 0.5, 3]) series.observe(value);
     const out: string[] = [];

@@ -63,21 +63,10 @@ export class Value {
   }
 }
 
-export class CounterFamily extends Family<Value> {
-  constructor(name: string, help: string) {
-    super(name, help, 'counter');
-  }
-  protected create(): Value {
-    return new Value();
-  }
-  protected lines(labels: string, series: Value, out: string[]): void {
-    out.push(`${this.name}${labels} ${series.value}`);
-  }
-}
-
-export class GaugeFamily extends Family<Value> {
-  constructor(name: string, help: string) {
-    super(name, help, 'gauge');
+/** A family of counters (`type` `counter`) or gauges (`gauge`). */
+export class ValueFamily extends Family<Value> {
+  constructor(name: string, help: string, type: 'counter' | 'gauge') {
+    super(name, help, type);
   }
   protected create(): Value {
     return new Value();

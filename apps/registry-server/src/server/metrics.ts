@@ -32,13 +32,7 @@ import type { Mirror } from '@berth/proxy';
 import type { FileInfo, FileWriter, StorageDriver } from '@berth/storage-driver';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { AccessEntry } from '../log/logger.ts';
-import {
-  CounterFamily,
-  GaugeFamily,
-  HistogramFamily,
-  type HistogramSeries,
-  type Value,
-} from './exposition.ts';
+import { HistogramFamily, type HistogramSeries, type Value, ValueFamily } from './exposition.ts';
 import type { RequestObserver } from './requests.ts';
 
 /** The route of a request, as registry:2's `handler` label names it. */
@@ -162,8 +156,16 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
   }).set({ version: options.version }, 1);
 
   // The request path's metrics: plain numbers, rendered at scrape time (`exposition.ts`).
-  const inFlight = new GaugeFamily('registry_http_in_flight_requests', 'The in-flight HTTP requests');
-  const requests = new CounterFamily('registry_http_requests_total', 'Total number of HTTP requests made.');
+  const inFlight = new ValueFamily(
+    'registry_http_in_flight_requests',
+    'The in-flight HTTP requests',
+    'gauge',
+  );
+  const requests = new ValueFamily(
+    'registry_http_requests_total',
+    'Total number of HTTP requests made.',
+    'counter',
+  );
   const duration = new HistogramFamily(
     'registry_http_request_duration_seconds',
     'The HTTP request latencies in seconds.',
@@ -184,9 +186,10 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     'The number of seconds that the storage action takes',
     STORAGE_BUCKETS,
   );
-  const repositoryBytes = new CounterFamily(
+  const repositoryBytes = new ValueFamily(
     'berth_repository_bytes_total',
     `Bytes pushed (received in uploads and manifest PUTs) and pulled (blob and manifest GET bodies) per repository; the first ${MAX_REPOSITORY_LABELS} repositories seen by this process, then _other.`,
+    'counter',
   );
   const families = [inFlight, requests, duration, requestSize, responseSize, storageAction, repositoryBytes];
   const labelled = new Set<string>();
@@ -202,16 +205,7 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     name: string,
     help: string,
     read: (s: { hits: number; misses: number; errors: number }) => number,
-  ) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const stats of caches) this.inc(read(stats()));
-      },
-    });
+  ) => scrapedCounter(registry, name, help, () => caches.reduce((sum, stats) => sum + read(stats()), 0));
   cacheCounter(
     'registry_storage_cache_requests_total',
     'The number of cache request received',
@@ -425,6 +419,19 @@ export function metricsObserver(metrics: ServerMetrics, prefix: string): Request
   };
 }
 
+/** A counter of `registry` whose value is read from its source (`read`) when scraped. */
+function scrapedCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
 /**
  * The process metrics Prometheus's Node clients export, under their usual names, each read from
  * the process when scraped: nothing runs between scrapes but the event-loop delay sampler (one
@@ -442,15 +449,7 @@ function registerProcessMetrics(registry: Registry): void {
       },
     });
   const counter = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
+    scrapedCounter(registry, name, help, read);
   counter(
     'process_cpu_user_seconds_total',
     'Total user CPU time spent in seconds.',
