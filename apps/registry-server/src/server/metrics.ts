@@ -18,9 +18,10 @@
  *   collectors watch every garbage collection: 15 % more CPU per manifest GET, measured), and
  *   `berth_build_info{version}`.
  *
- * Everything lives in one `prom-client` {@link Registry} per server, never the global one: two
- * servers in one process (tests) keep separate counts. Nothing is cached between scrapes: every
- * value is either a counter this process increments or read from its source when scraped.
+ * Everything belongs to one server: its own `prom-client` {@link Registry} (never the global
+ * one) and the request path's families (`exposition.ts`), so two servers in one process (tests)
+ * keep separate counts. Nothing is cached between scrapes: every value is either counted by this
+ * process (each replica exports its own) or read from its source when scraped.
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
