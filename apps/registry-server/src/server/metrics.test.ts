@@ -158,6 +158,7 @@ describe('Prometheus metrics on the debug listener', () => {
     ).toBeGreaterThanOrEqual(image.manifest.length + image.layer.length + image.config.length);
     expect(value('process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(value('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(value('nodejs_eventloop_lag_seconds')).toBeGreaterThan(0);
     expect([...metrics.keys()].find((key) => key.startsWith('berth_build_info{version="'))).toMatch(
       /^berth_build_info\{version="\d+\.\d+\.\d+[^"]*"\}$/,
     );
