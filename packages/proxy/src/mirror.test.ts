@@ -37,27 +37,49 @@ async function codeOf(response: Response): Promise<string> {
   return body.errors?.[0]?.code ?? '';
 }
 
-describe('mirror: manifests and tags', () => {
-  let spool: string;
-  let upstream: UpstreamServer;
-  let mirror: MirrorServer;
-  let image: PushedImage;
-
+/**
+ * An upstream and a mirror of it (every repository, spool in a temporary directory) for the
+ * enclosing `describe`: `prepare` runs on the upstream before the mirror starts, `ready` gets
+ * both, and the upstream's `respond` / `transform` hooks are cleared after every test.
+ */
+function useMirror(
+  ready: (servers: { upstream: UpstreamServer; mirror: MirrorServer }) => void,
+  prepare?: (upstream: UpstreamServer) => Promise<void>,
+): void {
+  let spool: string | undefined;
+  let upstream: UpstreamServer | undefined;
+  let mirror: MirrorServer | undefined;
   beforeAll(async () => {
     spool = await mkdtemp(join(tmpdir(), 'berth-mirror-'));
     upstream = await startUpstreamRegistry();
-    image = await pushImage(upstream.url, NAME, 'v1');
+    await prepare?.(upstream);
     mirror = await startMirror([{ prefix: '', url: upstream.url }], { spoolDirectory: spool });
+    ready({ upstream, mirror });
   });
   afterAll(async () => {
     await mirror?.close();
     await upstream?.close();
-    await rm(spool, { recursive: true, force: true });
+    if (spool !== undefined) await rm(spool, { recursive: true, force: true });
   });
   afterEach(() => {
+    if (upstream === undefined) return;
     upstream.respond = undefined;
     upstream.transform = undefined;
   });
+}
+
+describe('mirror: manifests and tags', () => {
+  let upstream: UpstreamServer;
+  let mirror: MirrorServer;
+  let image: PushedImage;
+  useMirror(
+    (servers) => {
+      ({ upstream, mirror } = servers);
+    },
+    async (started) => {
+      image = await pushImage(started.url, NAME, 'v1');
+    },
+  );
 
   it('a pull by tag is one upstream HEAD, plus one GET only while the digest is not cached', async () => {
     upstream.requests.length = 0;
@@ -182,24 +204,11 @@ describe('mirror: manifests and tags', () => {
 });
 
 describe('mirror: blobs', () => {
-  let spool: string;
   let upstream: UpstreamServer;
   let mirror: MirrorServer;
   const SIZE = 4 * 1024 * 1024;
-
-  beforeAll(async () => {
-    spool = await mkdtemp(join(tmpdir(), 'berth-mirror-'));
-    upstream = await startUpstreamRegistry();
-    mirror = await startMirror([{ prefix: '', url: upstream.url }], { spoolDirectory: spool });
-  });
-  afterAll(async () => {
-    await mirror?.close();
-    await upstream?.close();
-    await rm(spool, { recursive: true, force: true });
-  });
-  afterEach(() => {
-    upstream.respond = undefined;
-    upstream.transform = undefined;
+  useMirror((servers) => {
+    ({ upstream, mirror } = servers);
   });
 
   const random = (size: number): Uint8Array => {
