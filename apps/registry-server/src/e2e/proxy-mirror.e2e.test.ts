@@ -20,38 +20,20 @@ import {
   writeOciLayout,
 } from '@berth/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copy, expectedBlobs, getJson, insecureDestination, tempDir } from './support.ts';
+import {
+  copy,
+  expectedBlobs,
+  getJson,
+  insecureDestination,
+  multiPlatformWithReferrer,
+  SBOM_TYPE,
+  tempDir,
+} from './support.ts';
 
-const sbomType = 'application/vnd.example.sbom.v1+json';
 const skip = e2eSkipReason(['skopeo', 'docker-registry']);
 
 async function buildLayout(dir: string): Promise<OciLayout> {
-  return writeOciLayout(dir, {
-    indexes: {
-      multi: {
-        images: [
-          {
-            platform: { os: 'linux', architecture: 'amd64' },
-            layers: [
-              { size: 1024 * 1024, seed: 'mirror-amd64-0' },
-              { size: 20_000, seed: 'mirror-amd64-1', format: 'tar+gzip' },
-            ],
-          },
-          {
-            platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
-            layers: [{ size: 30_000, seed: 'mirror-arm64-0', format: 'tar+gzip' }],
-          },
-        ],
-      },
-    },
-    artifacts: {
-      sbom: {
-        artifactType: sbomType,
-        subject: 'multi',
-        blobs: [{ mediaType: sbomType, content: '{"spdxVersion":"SPDX-2.3","name":"mirror"}' }],
-      },
-    },
-  });
+  return writeOciLayout(dir, multiPlatformWithReferrer('mirror'));
 }
 
 /** Pushes the index (all platforms) as `name:v1` and the referrer by digest. */
@@ -144,7 +126,7 @@ describe.skipIf(skip !== undefined)(
       );
       const listed = (referrers.body as { manifests: { digest: string; artifactType?: string }[] }).manifests;
       expect(listed.map((d) => d.digest)).toEqual([layout.refs.sbom!.digest]);
-      expect(listed[0]?.artifactType).toBe(sbomType);
+      expect(listed[0]?.artifactType).toBe(SBOM_TYPE);
       // Pushes are refused with the envelope.
       const push = await fetch(`${mirror.url}/v2/team/app/blobs/uploads/`, { method: 'POST' });
       expect(push.status).toBe(405);

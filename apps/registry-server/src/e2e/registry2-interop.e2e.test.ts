@@ -18,29 +18,19 @@ import {
   writeOciLayout,
 } from '@berth/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copy, expectedBlobs, getJson, inspectRaw, sha256, tempDir } from './support.ts';
-
-const sbomType = 'application/vnd.example.sbom.v1+json';
+import {
+  copy,
+  expectedBlobs,
+  getJson,
+  inspectRaw,
+  multiPlatformWithReferrer,
+  sha256,
+  tempDir,
+} from './support.ts';
 
 async function buildLayout(dir: string): Promise<OciLayout> {
   return writeOciLayout(dir, {
-    indexes: {
-      multi: {
-        images: [
-          {
-            platform: { os: 'linux', architecture: 'amd64' },
-            layers: [
-              { size: 1024 * 1024, seed: 'interop-amd64-0' },
-              { size: 20_000, seed: 'interop-amd64-1', format: 'tar+gzip' },
-            ],
-          },
-          {
-            platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
-            layers: [{ size: 30_000, seed: 'interop-arm64-0', format: 'tar+gzip' }],
-          },
-        ],
-      },
-    },
+    ...multiPlatformWithReferrer('interop'),
     images: {
       single: {
         platform: { os: 'linux', architecture: 'amd64' },
@@ -49,13 +39,6 @@ async function buildLayout(dir: string): Promise<OciLayout> {
           { size: 20_000, seed: 'interop-amd64-1', format: 'tar+gzip' },
           { size: 5_000, seed: 'interop-single', format: 'tar+gzip' },
         ],
-      },
-    },
-    artifacts: {
-      sbom: {
-        artifactType: sbomType,
-        subject: 'multi',
-        blobs: [{ mediaType: sbomType, content: '{"spdxVersion":"SPDX-2.3","name":"interop"}' }],
       },
     },
   });

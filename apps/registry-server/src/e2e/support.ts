@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   type Descriptor,
   type FilesystemServerOptions,
+  type OciLayoutSpec,
   type RunningServer,
   skopeo,
   startBerth,
@@ -164,4 +165,43 @@ export async function getJson(
   } catch {
     throw new Error(`GET ${url} → 200 but not JSON: ${text.slice(0, 500)}`);
   }
+}
+
+/** The artifact type of the SBOM referrer in {@link multiPlatformWithReferrer}. */
+export const SBOM_TYPE = 'application/vnd.example.sbom.v1+json';
+
+/**
+ * An OCI layout's index `multi` (linux/amd64 with a 1 MiB and a gzipped layer, linux/arm64/v8 with
+ * one gzipped layer) and an SBOM artifact `sbom` whose subject it is. `seed` prefixes every
+ * layer's seed and names the SBOM, so that each suite's blobs are its own.
+ */
+export function multiPlatformWithReferrer(
+  seed: string,
+): Required<Pick<OciLayoutSpec, 'indexes' | 'artifacts'>> {
+  return {
+    indexes: {
+      multi: {
+        images: [
+          {
+            platform: { os: 'linux', architecture: 'amd64' },
+            layers: [
+              { size: 1024 * 1024, seed: `${seed}-amd64-0` },
+              { size: 20_000, seed: `${seed}-amd64-1`, format: 'tar+gzip' },
+            ],
+          },
+          {
+            platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+            layers: [{ size: 30_000, seed: `${seed}-arm64-0`, format: 'tar+gzip' }],
+          },
+        ],
+      },
+    },
+    artifacts: {
+      sbom: {
+        artifactType: SBOM_TYPE,
+        subject: 'multi',
+        blobs: [{ mediaType: SBOM_TYPE, content: `{"spdxVersion":"SPDX-2.3","name":"${seed}"}` }],
+      },
+    },
+  };
 }
